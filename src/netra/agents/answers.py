@@ -1,0 +1,227 @@
+"""The report (DATA.md section 4) and the Markdown answer, both from the computed figures.
+
+``report_for`` assembles the report from what the data, optimization and actions agents
+stored in the run state. ``answer_for`` writes the answer from the report only, so every
+money figure in the text is a report figure rounded to cents.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from netra.agents.money import count, percent, usd
+from netra.agents.state import RunState
+from netra.protocol import rfc3339
+from netra.runtime.context import RunContext
+
+SECONDS_PER_DAY = 86_400
+TOP_ROWS = 5
+
+
+def _when(value: str | None) -> str | None:
+    return rfc3339(datetime.fromisoformat(value)) if value else None
+
+
+def period_days(start: str | None, end: str | None) -> float:
+    """(last − first timestamp) in seconds / 86,400, not rounded, at least 1."""
+    if not start or not end:
+        return 1.0
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return max(1.0, seconds / SECONDS_PER_DAY)
+
+
+def _rows(breakdown: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return list(breakdown["rows"]) if breakdown else []
+
+
+def report_for(ctx: RunContext, state: RunState) -> dict[str, Any]:
+    found = state.analyses
+    summary = found["summary"]
+    savings = state.recommendations or {}
+    findings: list[dict[str, Any]] = []
+    for anomaly in (found.get("anomalies") or {}).get("anomalies", []):
+        findings.append({"kind": "anomaly", **anomaly})
+    if found.get("latency"):
+        findings.append({"kind": "latency", **found["latency"]})
+    if found.get("growth"):
+        findings.append({"kind": "growth", **found["growth"]})
+    if found.get("user"):
+        findings.append({"kind": "user_cost", **found["user"]})
+    breakdowns = {
+        key: _rows(found.get(key)) for key in ("by_model", "by_feature", "by_user", "by_day")
+    }
+    for key, value in found.items():  # other breakdowns the question asked for
+        if key.startswith("by_") and key not in breakdowns:
+            breakdowns[key] = _rows(value)
+    recommendations = savings.get("recommendations", [])
+    report = {
+        "dataset_id": ctx.dataset.id if ctx.dataset else None,
+        "question": state.message,
+        "intent": state.intent.kind,
+        "period": {
+            "start": _when(summary["period_start"]),
+            "end": _when(summary["period_end"]),
+            "days": round(period_days(summary["period_start"], summary["period_end"]), 6),
+        },
+        "totals": {
+            "cost_usd": summary["total_cost_usd"],
+            "requests": summary["requests"],
+            "input_tokens": summary["input_tokens"],
+            "output_tokens": summary["output_tokens"],
+            "unpriced_requests": summary["unpriced_requests"],
+            "unpriced_models": summary["unpriced_models"],
+        },
+        "breakdowns": breakdowns,
+        "recommendations": recommendations,
+        "total_monthly_savings_usd": savings.get("total_monthly_savings_usd", 0.0),
+        "findings": findings,
+        "action_plan": state.action_plan,
+        "charts": _charts(breakdowns, recommendations),
+    }
+    return report
+
+
+def _charts(
+    breakdowns: dict[str, list[dict[str, Any]]], recommendations: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    charts = []
+    if breakdowns.get("by_day"):
+        charts.append({
+            "id": "spend_by_day", "type": "line", "title": "Spend by day (USD)",
+            "x": [row["key"] for row in breakdowns["by_day"]],
+            "y": [row["cost_usd"] for row in breakdowns["by_day"]],
+        })
+    if breakdowns.get("by_model"):
+        charts.append({
+            "id": "spend_by_model", "type": "bar", "title": "Spend by model (USD)",
+            "x": [row["key"] for row in breakdowns["by_model"]],
+            "y": [row["cost_usd"] for row in breakdowns["by_model"]],
+        })
+    if recommendations:
+        charts.append({
+            "id": "savings_by_recommendation", "type": "bar",
+            "title": "Monthly savings by recommendation (USD)",
+            "x": [item["kind"] for item in recommendations],
+            "y": [item["monthly_savings_usd"] for item in recommendations],
+        })
+    return charts
+
+
+# --- the answer ------------------------------------------------------------------------
+
+
+def answer_for(state: RunState) -> str:
+    report = state.report or {}
+    kind = state.intent.kind
+    parts = [_headline(report)]
+    if kind == "spend":
+        parts += _spend(report, state.intent.dimensions)
+    elif kind == "latency":
+        parts += _latency(report)
+    elif kind == "growth":
+        parts += _growth(report)
+    elif kind == "user_cost":
+        parts += _user(report, state.intent.user)
+    elif kind == "optimize":
+        parts += _savings(report)
+        if report.get("action_plan"):
+            parts += _plan(report)
+    unpriced = report["totals"]["unpriced_models"]
+    if unpriced:
+        parts.append(
+            f"_{count(report['totals']['unpriced_requests'])} requests of models the price "
+            f"catalog does not know ({', '.join(unpriced)}) are not priced and not counted._"
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def _headline(report: dict[str, Any]) -> str:
+    totals, period = report["totals"], report["period"]
+    return (
+        f"Over {period['days']:.1f} days ({period['start'][:10]} to {period['end'][:10]}) you "
+        f"spent **{usd(totals['cost_usd'])}** on {count(totals['requests'])} requests."
+    )
+
+
+def _table(rows: list[dict[str, Any]], label: str) -> str:
+    lines = [f"| {label} | spend | share | requests |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {row['key'] or '(none)'} | {usd(row['cost_usd'])} | {percent(row['share'])} | "
+        f"{count(row['requests'])} |"
+        for row in rows[:TOP_ROWS]
+    ]
+    return "\n".join(lines)
+
+
+def _spend(report: dict[str, Any], dimensions: list[str]) -> list[str]:
+    parts = []
+    for by in dimensions:
+        rows = report["breakdowns"].get(f"by_{by}")
+        if rows:
+            parts.append(f"**Spend by {by.replace('_', ' ')}**\n\n" + _table(rows, by))
+    return parts
+
+
+def _latency(report: dict[str, Any]) -> list[str]:
+    latency = next((f for f in report["findings"] if f["kind"] == "latency"), None)
+    if not latency or not latency.get("rows"):
+        return ["No latency was recorded in this data."]
+    lines = ["| model | feature | p50 ms | p95 ms | requests |", "|---|---|---:|---:|---:|"]
+    for row in latency["rows"][:10]:
+        lines.append(
+            f"| {row.get('model') or '-'} | {row.get('feature') or '-'} | "
+            f"{row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {count(row['requests'])} |"
+        )
+    return ["**Latency**\n\n" + "\n".join(lines)]
+
+
+def _growth(report: dict[str, Any]) -> list[str]:
+    growth = next((f for f in report["findings"] if f["kind"] == "growth"), None)
+    if not growth or not growth.get("rows"):
+        return ["Not enough data to compare the last two weeks."]
+    top = growth["rows"][0]
+    return [
+        f"**{top['feature']}** grew most: {usd(top['previous_cost_usd'])} → "
+        f"{usd(top['current_cost_usd'])} ({usd(top['change_usd'])} more) in the last "
+        f"{growth['days']} days against the {growth['days']} before."
+    ]
+
+
+def _user(report: dict[str, Any], user: str | None) -> list[str]:
+    found = next((f for f in report["findings"] if f["kind"] == "user_cost"), None)
+    if not found or not found.get("requests"):
+        return [f"User {user} has no requests in this data."]
+    return [
+        f"User **{user}** cost **{usd(found['cost_usd'])}** over "
+        f"{count(found['requests'])} requests."
+    ]
+
+
+def _savings(report: dict[str, Any]) -> list[str]:
+    items = [item for item in report["recommendations"] if item["monthly_savings_usd"] > 0]
+    if not items:
+        return ["I found no saving these rules can price in this data."]
+    lines = [
+        f"You can save about **{usd(report['total_monthly_savings_usd'])} a month** "
+        "(recommendations combined, no request counted twice):"
+    ]
+    for rank, item in enumerate(items, start=1):
+        lines.append(
+            f"{rank}. **{item['title']}** — {usd(item['monthly_savings_usd'])}/month "
+            f"({item['confidence']} confidence). {item['action']}"
+        )
+    return ["\n".join(lines)]
+
+
+def _plan(report: dict[str, Any]) -> list[str]:
+    lines = ["**How to act**"]
+    for step in report["action_plan"]:
+        lines.append(
+            f"\n{step['rank']}. {step['title']} — {usd(step['monthly_savings_usd'])}/month, "
+            f"effort {step['effort']}"
+        )
+        lines += [f"   - {text}" for text in step["steps"]]
+        lines.append(f"   - Validate: {step['validation']}")
+        lines.append(f"   - Roll back: {step['rollback']}")
+    return ["\n".join(lines)]

@@ -1,0 +1,44 @@
+"""Tools over the user's usage data: summary, spend breakdowns, trend, findings, latency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from netra import analytics
+from netra.agents.tools import over_dataset
+from netra.runtime.context import RunContext
+
+
+async def dataset_summary(ctx: RunContext) -> Any:
+    """Rows, requests, period, total cost, models, unpriced requests and models."""
+    return await over_dataset(ctx, analytics.summarize)
+
+
+async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Any:
+    """Spend by model, provider, feature, user, project, api_key or day, largest first."""
+    return await over_dataset(ctx, analytics.spend_breakdown, by, limit=limit)
+
+
+async def daily_trend(ctx: RunContext) -> Any:
+    """Spend and requests per day over the whole period."""
+    return await over_dataset(ctx, analytics.daily_trend)
+
+
+async def feature_growth(ctx: RunContext, days: int = 7) -> Any:
+    """Spend per feature in the last ``days`` against the ``days`` before."""
+    return await over_dataset(ctx, analytics.feature_growth, days=days)
+
+
+async def find_anomalies(ctx: RunContext) -> Any:
+    """Days whose spend exceeds the mean of the 14 before by more than 3 standard deviations."""
+    return await over_dataset(ctx, analytics.anomalies)
+
+
+async def latency_percentiles(ctx: RunContext, model: str | None = None) -> Any:
+    """p50/p95 latency per model and feature (one model's when named)."""
+    return await over_dataset(ctx, analytics.latency_percentiles, model=model)
+
+
+async def user_cost(ctx: RunContext, user: str) -> Any:
+    """One user's spend, requests and models."""
+    return await over_dataset(ctx, analytics.user_cost, user)

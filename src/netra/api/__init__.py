@@ -1,0 +1,1 @@
+"""HTTP routes by resource and the WebSocket gateway."""

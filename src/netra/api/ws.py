@@ -1,0 +1,292 @@
+"""The WebSocket gateway ``/ws``: one ``Connection`` per socket, bound to one user.
+
+Delivery rules (PROTOCOL.md "Delivery and isolation"):
+- a connection reads only its own user's bus channel;
+- it follows a run live when it sees that run's ``run_started`` (seq 1), or after it
+  sends ``subscribe``; events of runs it does not follow are ignored;
+- per followed run it remembers the last ``seq`` sent: an older or equal one is a
+  duplicate and dropped; a newer one after a hole is preceded by the hole, read from the
+  event log, so every event reaches the client exactly once and in order.
+
+A client mistake gets an ``error`` and the socket stays open; only sustained abuse
+(1008), an oversized frame (1009), the end of the session (4401) or server shutdown
+(1001) close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+
+import structlog
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from netra.auth.sessions import Principal, authenticate
+from netra.db import runs as run_rows
+from netra.errors import NetraError, Unauthorized
+from netra.protocol import (
+    PROTOCOL,
+    TERMINAL_TYPES,
+    ConnectionEstablished,
+    Error,
+    InvalidMessage,
+    Ping,
+    Pong,
+    StartAgent,
+    StopAgent,
+    Subscribe,
+    encode,
+    new_id,
+    parse_client,
+)
+from netra.resources import Resources
+from netra.runtime.bus import Delivery, Subscription
+
+log = structlog.get_logger(__name__)
+router = APIRouter()
+
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+CLOSE_UNAUTHORIZED = 4401
+BURST_SECONDS = 10  # the message rate is averaged over this window
+ABUSE_REJECTIONS = 1000  # rejected messages in ABUSE_WINDOW_S that close with 1008
+ABUSE_WINDOW_S = 60.0
+ENDED_RUNS_KEPT = 256
+
+
+class Gateway:
+    """The open connections of this process, so shutdown can close them with 1001."""
+
+    def __init__(self) -> None:
+        self.connections: set[Connection] = set()
+
+    async def close_all(self, code: int = CLOSE_GOING_AWAY) -> None:
+        await asyncio.gather(
+            *(connection.close(code, "server shutting down") for connection in self.connections),
+            return_exceptions=True,
+        )
+
+
+def _offered_token(websocket: WebSocket) -> str | None:
+    for protocol in websocket.scope.get("subprotocols", []):
+        if protocol.startswith("bearer."):
+            return protocol.removeprefix("bearer.")
+    scheme, _, token = (websocket.headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    resources: Resources = websocket.app.state.resources
+    token = _offered_token(websocket)
+    try:
+        if token is None:
+            raise Unauthorized("no access token")
+        principal = await authenticate(resources.db, resources.settings, token)
+    except Unauthorized:
+        await websocket.close(code=CLOSE_UNAUTHORIZED)  # before accept: HTTP 403, no events
+        return
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+    gateway: Gateway = websocket.app.state.gateway
+    connection = Connection(websocket, principal, resources)
+    gateway.connections.add(connection)
+    resources.metrics.ws_connections.inc()
+    try:
+        await connection.serve()
+    finally:
+        gateway.connections.discard(connection)
+        resources.metrics.ws_connections.dec()
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, principal: Principal, resources: Resources) -> None:
+        self.websocket = websocket
+        self.principal = principal
+        self.resources = resources
+        self.id = f"conn-{new_id()}"
+        self.following: dict[str, int] = {}  # run_id -> last seq sent
+        self._ended: deque[str] = deque()
+        self._runs_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+        self._closed = asyncio.Event()
+        settings = resources.settings
+        self._rate = settings.ws_messages_per_second
+        self._tokens = self._rate * BURST_SECONDS
+        self._refilled = time.monotonic()
+        self._rejections: deque[float] = deque()
+        self._log = log.bind(connection_id=self.id, user_id=principal.user_id)
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        async with self.resources.bus.subscribe(self.principal.user_id) as subscription:
+            await self.send(
+                encode(
+                    ConnectionEstablished(
+                        connection_id=self.id,
+                        user_id=self.principal.user_id,
+                        heartbeat_interval_s=self.resources.settings.heartbeat_interval_s,
+                    )
+                )
+            )
+            tasks = [
+                asyncio.create_task(self._read()),
+                asyncio.create_task(self._pump(subscription)),
+                asyncio.create_task(self._expire()),
+                asyncio.create_task(self._closed.wait()),
+            ]
+            try:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+                for result in results:
+                    if isinstance(result, Exception) and not isinstance(
+                        result, WebSocketDisconnect
+                    ):
+                        self._log.error("ws.task_failed", error=repr(result))
+
+    async def close(self, code: int, reason: str = "") -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            try:
+                async with self._send_lock:
+                    await self.websocket.close(code=code, reason=reason)
+            except Exception:  # already gone
+                pass
+
+    async def send(self, text: str) -> None:
+        async with self._send_lock:
+            if self._closed.is_set():
+                return
+            await self.websocket.send_text(text)
+
+    async def _expire(self) -> None:
+        await asyncio.sleep(max(0.0, self.principal.expires_at - time.time()))
+        await self.close(CLOSE_UNAUTHORIZED, "access token expired")
+
+    # --- client messages ---------------------------------------------------------------
+
+    async def _read(self) -> None:
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = message.get("text")
+            if frame is None:
+                frame = message.get("bytes") or b""
+            if not self._take_token():
+                await self._reject("rate_limited", "too many messages; slow down", None)
+                continue
+            try:
+                request = parse_client(frame)
+            except InvalidMessage as exc:
+                await self._reject("invalid_message", exc.message, exc.request_id)
+                continue
+            self.resources.metrics.ws_messages.labels(request.type).inc()
+            try:
+                await self._handle(request)
+            except NetraError as exc:
+                await self._reject(exc.code, exc.message, request.request_id)
+            except Exception:
+                self._log.exception("ws.message_failed", message_type=request.type)
+                await self._reject(
+                    "internal", "the message could not be served; it has been logged",
+                    request.request_id,
+                )
+
+    async def _handle(self, request: StartAgent | StopAgent | Subscribe | Ping) -> None:
+        user_id = self.principal.user_id
+        runner = self.resources.runner
+        match request:
+            case Ping():
+                await self.send(encode(Pong(request_id=request.request_id)))
+            case StartAgent():
+                await runner.start(
+                    user_id, request.message, thread_id=request.thread_id,
+                    dataset_id=request.dataset_id, request_id=request.request_id,
+                )
+            case StopAgent():
+                await runner.cancel(user_id, request.run_id)
+            case Subscribe():
+                await run_rows.fetch(self.resources.db, user_id, request.run_id)  # ownership
+                async with self._runs_lock:
+                    self.following[request.run_id] = request.after_seq
+                    await self._send_from_log(request.run_id)
+
+    def _take_token(self) -> bool:
+        now = time.monotonic()
+        capacity = self._rate * BURST_SECONDS
+        self._tokens = min(capacity, self._tokens + (now - self._refilled) * self._rate)
+        self._refilled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    async def _reject(self, code: str, message: str, request_id: str | None) -> None:
+        self.resources.metrics.ws_errors.labels(code).inc()
+        now = time.monotonic()
+        self._rejections.append(now)
+        while self._rejections and self._rejections[0] < now - ABUSE_WINDOW_S:
+            self._rejections.popleft()
+        if len(self._rejections) > ABUSE_REJECTIONS:
+            self._log.warning("ws.closed_for_abuse")
+            await self.close(CLOSE_POLICY, "too many rejected messages")
+            return
+        await self.send(encode(Error(code=code, message=message, request_id=request_id)))
+
+    # --- run events --------------------------------------------------------------------
+
+    async def _pump(self, subscription: Subscription) -> None:
+        while True:
+            delivery = await subscription.get()
+            if subscription.overflowed:
+                # This client fell too far behind; it reconnects and replays from the log.
+                await self.close(CLOSE_GOING_AWAY, "too far behind; reconnect and subscribe")
+                return
+            await self._deliver(delivery)
+
+    async def _deliver(self, delivery: Delivery) -> None:
+        if delivery.type == "session_revoked":
+            if delivery.body == self.principal.session_id:
+                await self.close(CLOSE_UNAUTHORIZED, "session logged out")
+            return
+        run_id, seq = delivery.run_id, delivery.seq
+        if run_id is None or seq is None:
+            return
+        async with self._runs_lock:
+            last = self.following.get(run_id)
+            if last is None:
+                if seq != 1:
+                    return  # started before this connection: only `subscribe` follows it
+                last = self.following[run_id] = 0
+            if seq <= last:
+                return  # already sent (replayed)
+            if seq > last + 1:
+                await self._send_from_log(run_id)  # fill the hole, this event included
+                return
+            await self.send(delivery.body)
+            self._sent(run_id, seq, delivery.type)
+
+    async def _send_from_log(self, run_id: str) -> None:
+        """Send every stored event after the last one sent; caller holds ``_runs_lock``."""
+        for seq, kind, body in await run_rows.events_after(
+            self.resources.db, run_id, self.following[run_id]
+        ):
+            await self.send(body)
+            self._sent(run_id, seq, kind)
+
+    def _sent(self, run_id: str, seq: int, kind: str) -> None:
+        self.following[run_id] = seq
+        if kind in TERMINAL_TYPES:  # keep a few ended runs to recognise late duplicates
+            self._ended.append(run_id)
+            if len(self._ended) > ENDED_RUNS_KEPT:
+                self.following.pop(self._ended.popleft(), None)
+

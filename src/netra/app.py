@@ -1,0 +1,51 @@
+"""create_app(settings): the ASGI application, its routes and its lifespan resources."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+
+from netra import __version__
+from netra.api import auth, datasets, health, runs, threads, ws
+from netra.api import errors as api_errors
+from netra.config import Settings
+from netra.resources import open_resources
+
+
+def create_app(settings: Settings, *, resume: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_resources(settings, resume=resume) as resources:
+            app.state.resources = resources
+            app.state.gateway = ws.Gateway()
+            yield
+            await app.state.gateway.close_all()
+
+    app = FastAPI(
+        title="Netra Apex",
+        version=__version__,
+        summary="AI-spend optimization agents over your LLM usage logs",
+        lifespan=lifespan,
+    )
+    api_errors.install(app)
+    for module in (auth, threads, runs, datasets, health, ws):
+        app.include_router(module.router)
+
+    @app.middleware("http")
+    async def count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        metrics = request.app.state.resources.metrics
+        metrics.http_requests.labels(request.method, str(response.status_code)).inc()
+        metrics.http_seconds.observe(time.perf_counter() - started)
+        return response
+
+    app.mount("/", StaticFiles(directory=str(files("netra.web") / "static"), html=True), "web")
+    return app

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, access tokens, sessions with rotating refresh tokens."""

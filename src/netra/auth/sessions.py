@@ -1,0 +1,194 @@
+"""Users and sessions: register, log in, rotate refresh tokens, log out, authenticate.
+
+A session is one login. Each refresh rotates its refresh token; presenting a token that
+was already rotated away (reuse) revokes the whole session, as does logout. Access tokens
+carry the session id, and ``authenticate`` refuses tokens of a revoked session at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from netra.auth.passwords import hash_password, verify_password
+from netra.auth.tokens import (
+    AccessClaims,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    read_access_token,
+)
+from netra.config import Settings
+from netra.db import Database
+from netra.db.tables import RefreshToken, Session, User
+from netra.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
+from netra.protocol import as_utc, new_id, rfc3339, utc_now
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a request or connection acts for."""
+
+    user_id: str
+    session_id: str
+    expires_at: float
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 320:
+        raise InvalidInput("email: not a valid email address", field="email")
+    return email
+
+
+async def register(
+    db: Database, settings: Settings, email: str, password: str, name: str | None
+) -> dict[str, object]:
+    email = normalise_email(email)
+    password_hash = await hash_password(password)
+    user_id = new_id()
+    async with db.write() as conn:
+        taken = await conn.scalar(select(User.id).where(User.email == email))
+        if taken is not None:
+            raise EmailTaken("an account with this email already exists")
+        await conn.execute(
+            insert(User).values(
+                id=user_id,
+                email=email,
+                name=(name or email.split("@")[0]).strip()[:200],
+                password_hash=password_hash,
+                created_at=utc_now(),
+            )
+        )
+    return await _open_session(db, settings, user_id)
+
+
+async def login(db: Database, settings: Settings, email: str, password: str) -> dict[str, object]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(User.id, User.password_hash).where(User.email == email.strip().lower())
+            )
+        ).first()
+    ok = await verify_password(row.password_hash if row else None, password)
+    if row is None or not ok:
+        raise InvalidCredentials("wrong email or password")
+    return await _open_session(db, settings, row.id)
+
+
+async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[str, object]:
+    token_hash = hash_refresh_token(refresh_token)
+    now = utc_now()
+    async with db.write() as conn:
+        row = (
+            await conn.execute(
+                select(RefreshToken.session_id, RefreshToken.used_at, Session.user_id,
+                       Session.revoked_at, Session.expires_at)
+                .join(Session, Session.id == RefreshToken.session_id)
+                .where(RefreshToken.token_hash == token_hash)
+            )
+        ).first()
+        if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
+            raise Unauthorized("the refresh token is not valid")
+        claimed = await conn.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if row.used_at is not None or claimed.rowcount != 1:
+            await conn.execute(
+                update(Session)
+                .where(Session.id == row.session_id)
+                .values(revoked_at=now, revoked_reason="refresh_token_reuse")
+            )
+            reused = True
+        else:
+            reused = False
+            pair = await _issue_pair(conn, settings, row.user_id, row.session_id)
+    if reused:  # committed the revocation above, now refuse
+        raise Unauthorized("the refresh token was already used; the session is revoked")
+    return pair
+
+
+async def logout(db: Database, session_id: str) -> None:
+    async with db.write() as conn:
+        await conn.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.revoked_at.is_(None))
+            .values(revoked_at=utc_now(), revoked_reason="logout")
+        )
+
+
+async def authenticate(db: Database, settings: Settings, token: str) -> Principal:
+    """Verify an access token and that its session is still open."""
+    claims: AccessClaims = read_access_token(settings.signing_key(), token)
+    async with db.read() as conn:
+        revoked_at = (
+            await conn.execute(
+                select(Session.revoked_at).where(
+                    Session.id == claims.session_id, Session.user_id == claims.user_id
+                )
+            )
+        ).first()
+    if revoked_at is None or revoked_at[0] is not None:
+        raise Unauthorized("the session has ended")
+    return Principal(claims.user_id, claims.session_id, claims.expires_at)
+
+
+async def get_user(db: Database, user_id: str) -> dict[str, object]:
+    async with db.read() as conn:
+        row = (
+            await conn.execute(
+                select(User.id, User.email, User.name, User.created_at).where(User.id == user_id)
+            )
+        ).one()
+    return {"id": row.id, "email": row.email, "name": row.name, "created_at": rfc3339(row.created_at)}
+
+
+async def _open_session(db: Database, settings: Settings, user_id: str) -> dict[str, object]:
+    now = utc_now()
+    session_id = new_id()
+    async with db.write() as conn:
+        await conn.execute(
+            insert(Session).values(
+                id=session_id,
+                user_id=user_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
+                revoked_at=None,
+            )
+        )
+        return await _issue_pair(conn, settings, user_id, session_id)
+
+
+async def _issue_pair(
+    conn: AsyncConnection, settings: Settings, user_id: str, session_id: str
+) -> dict[str, object]:
+    refresh_token = new_refresh_token()
+    await conn.execute(
+        insert(RefreshToken).values(
+            token_hash=hash_refresh_token(refresh_token),
+            session_id=session_id,
+            created_at=utc_now(),
+            used_at=None,
+        )
+    )
+    user = (
+        await conn.execute(select(User.id, User.email, User.name).where(User.id == user_id))
+    ).one()
+    return {
+        "user": {"id": user.id, "email": user.email, "name": user.name},
+        "access_token": issue_access_token(
+            settings.signing_key(), user_id, session_id, settings.access_token_ttl_s
+        ),
+        "refresh_token": refresh_token,
+        "token_type": "bearer",
+        "expires_in": settings.access_token_ttl_s,
+    }
+

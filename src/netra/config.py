@@ -1,0 +1,130 @@
+"""Settings: every ``NETRA_*`` variable (and ``.env``), validated into one typed object.
+
+Nothing is built at import time: ``load_settings()`` reads the environment when called,
+and ``prepare_data_dir()`` creates the data folder and the development signing key.
+"""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "Settings", "SettingsError", "load_settings", "prepare_data_dir"]
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message is one line naming the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NETRA_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Path(".netra")
+    database_url: str = ""  # empty: SQLite file in data_dir
+    redis_url: str | None = None  # unset: in-process bus and queue
+    jwt_secret: SecretStr | None = None  # unset outside production: generated in data_dir
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: str = "info"
+    log_json: bool | None = None  # unset: JSON in production, console elsewhere
+
+    access_token_ttl_s: int = Field(900, ge=10)
+    refresh_token_ttl_s: int = Field(7 * 24 * 3600, ge=60)
+
+    max_runs_per_user: int = Field(3, ge=1)
+    runs_per_minute_per_user: int = Field(0, ge=0)  # 0: off (PROTOCOL.md, rate_limited)
+    heartbeat_interval_s: float = Field(25.0, gt=0)
+    ws_max_message_bytes: int = Field(64 * 1024, ge=1024)
+    ws_messages_per_second: float = Field(50.0, gt=0)
+    upload_max_bytes: int = Field(200 * 1024 * 1024, ge=1024)
+    demo_max_rows: int = Field(1_000_000, ge=1)
+    shutdown_grace_s: float = Field(3.0, ge=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value == "":
+            return None
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secret(self) -> Settings:
+        if self.env is Environment.production:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+            if len(secret) < 32:
+                raise ValueError("NETRA_JWT_SECRET: required in production, at least 32 characters")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir.resolve() / 'netra.db'}"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_json if self.log_json is not None else self.env is Environment.production
+
+    def signing_key(self) -> bytes:
+        if self.jwt_secret is None:
+            raise SettingsError("NETRA_JWT_SECRET: not set and no data folder prepared")
+        return self.jwt_secret.get_secret_value().encode()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read and validate the environment; raise SettingsError with one line naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        message = first["msg"].removeprefix("Value error, ")
+        if message.startswith("NETRA_"):
+            raise SettingsError(message) from None
+        raise SettingsError(f"NETRA_{field.upper()}: {message}") from None
+
+
+def prepare_data_dir(settings: Settings) -> Settings:
+    """Create the data folder and, outside production, a persistent generated signing key."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.datasets_dir.mkdir(exist_ok=True)
+    if settings.jwt_secret is not None:
+        return settings
+    key_file = settings.data_dir / "jwt_secret"
+    if not key_file.exists():
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(48))
+    return settings.model_copy(update={"jwt_secret": SecretStr(key_file.read_text().strip())})

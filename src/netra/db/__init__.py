@@ -1,0 +1,5 @@
+"""The database seam: SQLite (embedded) or PostgreSQL, one schema, one set of queries."""
+
+from netra.db.engine import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,271 @@
+"""The ``netra.v1`` wire contract (PROTOCOL.md section 2) as typed models.
+
+Client messages are strict models in one discriminated union, parsed by ``parse_client``.
+Server messages share one envelope; ``encode`` is the only serializer. Event payloads are
+small frozen models, one per event type, so an event is data before it is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError
+
+PROTOCOL = "netra.v1"
+REQUEST_ID_MAX = 128
+MESSAGE_MAX = 16_000
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything is stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def rfc3339(moment: datetime | None) -> str | None:
+    """``2026-11-21T10:00:00.123Z``: UTC, milliseconds; naive values are taken as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+# --- client messages -------------------------------------------------------------------
+
+RequestId = Annotated[StrictStr, Field(max_length=REQUEST_ID_MAX)]
+
+
+class _ClientMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    request_id: RequestId | None = None
+
+
+class StartAgent(_ClientMessage):
+    type: Literal["start_agent"]
+    message: Annotated[StrictStr, Field(min_length=1, max_length=MESSAGE_MAX)]
+    thread_id: StrictStr | None = None
+    dataset_id: StrictStr | None = None
+
+
+class StopAgent(_ClientMessage):
+    type: Literal["stop_agent"]
+    run_id: StrictStr
+
+
+class Subscribe(_ClientMessage):
+    type: Literal["subscribe"]
+    run_id: StrictStr
+    after_seq: Annotated[StrictInt, Field(ge=0)] = 0
+
+
+class Ping(_ClientMessage):
+    type: Literal["ping"]
+
+
+ClientMessage = Annotated[StartAgent | StopAgent | Subscribe | Ping, Field(discriminator="type")]
+_client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+CLIENT_TYPES = frozenset({"start_agent", "stop_agent", "subscribe", "ping"})
+
+
+class InvalidMessage(Exception):
+    """A client frame that is not a valid message; ``request_id`` is echoed when it was valid."""
+
+    def __init__(self, message: str, request_id: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request_id = request_id
+
+
+def parse_client(frame: str | bytes) -> StartAgent | StopAgent | Subscribe | Ping:
+    try:
+        raw = json.loads(frame)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidMessage("the message is not valid JSON", None) from None
+    if not isinstance(raw, dict):
+        raise InvalidMessage("the message must be a JSON object", None)
+    request_id = raw.get("request_id")
+    valid_request_id = (
+        request_id if isinstance(request_id, str) and len(request_id) <= REQUEST_ID_MAX else None
+    )
+    kind = raw.get("type")
+    if kind not in CLIENT_TYPES:
+        shown = kind if isinstance(kind, str) else json.dumps(kind)
+        raise InvalidMessage(
+            f"unknown message type {shown[:64]!r}; expected one of "
+            + ", ".join(sorted(CLIENT_TYPES)),
+            valid_request_id,
+        )
+    try:
+        return _client_adapter.validate_python(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"][1:]) or "message"
+        raise InvalidMessage(f"{field}: {error['msg']}", valid_request_id) from None
+
+
+# --- server messages -------------------------------------------------------------------
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class RunStarted(_Data):
+    request_id: str | None = None
+    message: str
+    dataset_id: str | None
+    agents: list[str]
+
+
+class AgentStarted(_Data):
+    agent: str
+
+
+class AgentThinking(_Data):
+    agent: str
+    text: str
+
+
+class ToolExecuting(_Data):
+    agent: str
+    tool: str
+    call_id: str
+    args: dict[str, Any]
+
+
+class ToolCompleted(_Data):
+    agent: str
+    tool: str
+    call_id: str
+    duration_ms: int
+    result: Any
+
+
+class AgentCompleted(_Data):
+    agent: str
+    duration_ms: int
+    output: Any
+
+
+class MessageDelta(_Data):
+    text: str
+
+
+class RunResumed(_Data):
+    agent: str | None
+    attempt: int
+
+
+class Response(_Data):
+    text: str
+
+
+class RunCompleted(_Data):
+    response: Response
+    report_id: str | None = None
+    duration_ms: int
+
+
+class ErrorBody(_Data):
+    code: str
+    message: str
+
+
+class RunFailed(_Data):
+    error: ErrorBody
+
+
+class RunCancelled(_Data):
+    pass
+
+
+EVENT_TYPES: dict[type[_Data], str] = {
+    RunStarted: "run_started",
+    AgentStarted: "agent_started",
+    AgentThinking: "agent_thinking",
+    ToolExecuting: "tool_executing",
+    ToolCompleted: "tool_completed",
+    AgentCompleted: "agent_completed",
+    MessageDelta: "message_delta",
+    RunResumed: "run_resumed",
+    RunCompleted: "run_completed",
+    RunFailed: "run_failed",
+    RunCancelled: "run_cancelled",
+}
+TERMINAL_TYPES = frozenset({"run_completed", "run_failed", "run_cancelled"})
+RunEventData = (
+    RunStarted
+    | AgentStarted
+    | AgentThinking
+    | ToolExecuting
+    | ToolCompleted
+    | AgentCompleted
+    | MessageDelta
+    | RunResumed
+    | RunCompleted
+    | RunFailed
+    | RunCancelled
+)
+
+
+class ConnectionEstablished(_Data):
+    connection_id: str
+    user_id: str
+    protocol: str = PROTOCOL
+    heartbeat_interval_s: float
+
+
+class Pong(_Data):
+    request_id: str | None = None
+
+
+class Error(_Data):
+    code: str
+    message: str
+    request_id: str | None = None
+
+
+_MESSAGE_TYPES: dict[type[_Data], str] = EVENT_TYPES | {
+    ConnectionEstablished: "connection_established",
+    Pong: "pong",
+    Error: "error",
+}
+
+
+def encode(
+    data: _Data,
+    *,
+    run_id: str | None = None,
+    thread_id: str | None = None,
+    seq: int | None = None,
+    ts: datetime | None = None,
+) -> str:
+    """The one serializer: the envelope of PROTOCOL.md around ``data``, as JSON text."""
+    payload = data.model_dump(mode="json")
+    if "request_id" in payload and payload["request_id"] is None:
+        del payload["request_id"]  # "request_id?": absent, not null, when there is none
+    envelope = {
+        "type": _MESSAGE_TYPES[type(data)],
+        "id": f"evt-{uuid.uuid4().hex}",
+        "run_id": run_id,
+        "thread_id": thread_id,
+        "seq": seq,
+        "ts": rfc3339(ts or utc_now()),
+        "data": payload,
+    }
+    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+
+
+def event_type(data: _Data) -> str:
+    return _MESSAGE_TYPES[type(data)]

@@ -1,0 +1,51 @@
+"""Resources: everything the lifespan builds once and tears down, passed explicitly.
+
+Nothing here is a module global: ``open_resources`` builds them for one app instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from netra.agents import build_agents
+from netra.config import Settings
+from netra.datasets import Datasets
+from netra.db import Database
+from netra.metrics import Metrics
+from netra.runtime.bus import Bus, create_bus
+from netra.runtime.events import EventLog
+from netra.runtime.runner import Runner
+
+
+@dataclass(slots=True)
+class Resources:
+    settings: Settings
+    db: Database
+    bus: Bus
+    events: EventLog
+    runner: Runner
+    metrics: Metrics
+    datasets: Datasets
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIterator[Resources]:
+    db = Database(settings.sqlalchemy_url)
+    bus = create_bus(settings.redis_url)
+    await bus.start()
+    events = EventLog(db, bus)
+    await events.start()
+    datasets = Datasets(db, settings.datasets_dir)
+    runner = Runner(settings, db, bus, events, build_agents(), datasets)
+    resources = Resources(settings, db, bus, events, runner, Metrics(runner), datasets)
+    try:
+        if resume:
+            await runner.resume_interrupted()
+        yield resources
+    finally:
+        await runner.queue.stop(settings.shutdown_grace_s)
+        await events.stop()
+        await bus.stop()
+        await db.dispose()

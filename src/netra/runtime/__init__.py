@@ -1,0 +1,1 @@
+"""The run runtime: context, event log, bus, queue, orchestrator, executor."""

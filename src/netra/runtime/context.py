@@ -1,0 +1,63 @@
+"""RunContext: the small, explicit context every agent and tool of one run receives."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from netra.protocol import AgentThinking, RunEventData, ToolCompleted, ToolExecuting, new_id
+from netra.runtime.events import Emitter
+
+# A tool is a plain async function ``tool(ctx, **typed_args) -> result``.
+Tool = Callable[..., Awaitable[Any]]
+SUMMARY_MAX_ITEMS = 5
+
+
+def summarise(result: Any) -> Any:
+    """The short JSON a ``tool_completed`` carries: ``result.summary()`` or the value itself."""
+    if hasattr(result, "summary"):
+        return result.summary()
+    if isinstance(result, list):
+        return {"items": len(result), "first": result[:SUMMARY_MAX_ITEMS]}
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class DatasetRef:
+    id: str
+    path: Path
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    user_id: str
+    thread_id: str
+    run_id: str
+    request_id: str | None
+    message: str
+    dataset: DatasetRef | None
+    emitter: Emitter
+
+    async def emit(self, data: RunEventData, *, state: dict[str, Any] | None = None) -> None:
+        await self.emitter.emit(data, state=state)
+
+    async def think(self, agent: str, text: str) -> None:
+        await self.emit(AgentThinking(agent=agent, text=text))
+
+    async def call(self, agent: str, tool: Tool, **args: Any) -> Any:
+        """Run a tool as ``agent``: ``tool_executing``, the call, ``tool_completed``."""
+        call_id = f"call-{new_id()}"
+        await self.emit(ToolExecuting(agent=agent, tool=tool.__name__, call_id=call_id, args=args))
+        started = time.perf_counter()
+        result = await tool(self, **args)
+        duration_ms = round((time.perf_counter() - started) * 1000)
+        await self.emit(
+            ToolCompleted(
+                agent=agent, tool=tool.__name__, call_id=call_id, duration_ms=duration_ms,
+                result=summarise(result),
+            )
+        )
+        return result

@@ -1,0 +1,34 @@
+"""The per-run orchestrator: runs the planned agents in order, one event pair per agent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from netra.agents.base import Agent
+from netra.agents.state import RunState
+from netra.protocol import AgentCompleted, AgentStarted
+from netra.runtime.context import RunContext
+
+
+class Orchestrator:
+    """Created for one run; holds nothing but the agents it was given."""
+
+    def __init__(self, agents: Mapping[str, Agent]) -> None:
+        self.agents = agents
+
+    async def run(self, ctx: RunContext, state: RunState) -> RunState:
+        for name in state.plan:
+            if name in state.completed:
+                continue  # finished before the run was resumed
+            agent = self.agents[name]
+            await ctx.emit(AgentStarted(agent=name))
+            started = time.perf_counter()
+            output = await agent.run(ctx, state)
+            state.completed.append(name)
+            duration_ms = round((time.perf_counter() - started) * 1000)
+            await ctx.emit(
+                AgentCompleted(agent=name, duration_ms=duration_ms, output=output),
+                state=state.model_dump(mode="json"),
+            )
+        return state

@@ -1,0 +1,78 @@
+"""The run queue seam: who executes a run.
+
+``MemoryQueue`` executes each submitted run as an asyncio task in this process. Its
+handles let ``cancel`` reach the running work (the run then ends with ``run_cancelled``)
+and let shutdown stop runs without ending them, so the next start resumes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Execute = Callable[["RunHandle"], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class RunHandle:
+    run_id: str
+    resume: bool = False
+    task: asyncio.Task[None] | None = None
+    stop_reason: Literal["cancel", "shutdown"] | None = None
+    finishing: bool = False  # the terminal event is being written: too late to cancel
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def stop(self, reason: Literal["cancel", "shutdown"]) -> bool:
+        if self.task is None or self.task.done() or self.finishing:
+            return False
+        self.stop_reason = reason
+        self.task.cancel()
+        return True
+
+
+class MemoryQueue:
+    def __init__(self, execute: Execute) -> None:
+        self._execute = execute
+        self._handles: dict[str, RunHandle] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
+
+    def __len__(self) -> int:
+        return len(self._handles)
+
+    async def submit(self, run_id: str, *, resume: bool = False) -> None:
+        handle = RunHandle(run_id, resume=resume)
+        handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
+        self._handles[run_id] = handle
+
+    async def _run(self, handle: RunHandle) -> None:
+        try:
+            await self._execute(handle)
+        finally:
+            self._handles.pop(handle.run_id, None)
+
+    async def cancel(self, run_id: str) -> bool:
+        """Cancel a run executing here; False when it is not (or no longer) running here."""
+        handle = self._handles.get(run_id)
+        return handle.stop("cancel") if handle else False
+
+    async def stop(self, grace_s: float) -> None:
+        """Let runs finish for ``grace_s``; stop the rest, leaving them resumable."""
+        tasks = [h.task for h in self._handles.values() if h.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace_s)
+            if pending:
+                log.info("queue.stopping_runs", runs=len(pending))
+                for handle in list(self._handles.values()):
+                    handle.stop("shutdown")
+                await asyncio.wait(pending, timeout=2.0)

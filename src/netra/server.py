@@ -1,0 +1,54 @@
+"""Run the app under uvicorn with the protocol's WebSocket limits and graceful shutdown.
+
+On SIGTERM/SIGINT the server stops accepting, closes every WebSocket with 1001, gives
+running runs ``NETRA_SHUTDOWN_GRACE_S`` to finish (the rest stay stored and resume at the
+next start), and exits.
+"""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+
+from netra.app import create_app
+from netra.config import Settings
+
+
+class _Server(uvicorn.Server):
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()  # stop accepting first
+        app = _find_app(self.config.loaded_app)
+        if app is not None and hasattr(app.state, "gateway"):
+            await app.state.gateway.close_all()
+        await super().shutdown(sockets)
+
+
+def _find_app(asgi: object) -> object | None:
+    """The FastAPI app under uvicorn's middleware wrappers."""
+    while asgi is not None and not hasattr(asgi, "router"):
+        asgi = getattr(asgi, "app", None)
+    return asgi
+
+
+def run_server(settings: Settings) -> int:
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws="websockets-sansio",
+        ws_max_size=settings.ws_max_message_bytes,
+        ws_ping_interval=settings.heartbeat_interval_s,
+        ws_ping_timeout=settings.heartbeat_interval_s,
+        timeout_graceful_shutdown=settings.shutdown_grace_s + 2,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+    )
+    server = _Server(config)
+    url = f"http://{settings.host}:{settings.port}/"
+    print(f"Netra Apex is serving at {url}", flush=True)
+    server.run()
+    return 0

@@ -1,0 +1,180 @@
+"""Test support: a real server subprocess, real HTTP and WebSocket clients, databases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
+PASSWORD = "correct horse battery staple"
+
+
+def service_available(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def create_pg_database(name: str) -> None:
+    async def create() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+
+
+def drop_pg_database(name: str) -> None:
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``netra serve`` as a child process on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, database_url: str, **env: str) -> None:
+        self.data_dir = data_dir
+        self.database_url = database_url
+        self.extra_env = env
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = data_dir.parent / f"server-{self.port}.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def start(self, timeout: float = 30.0) -> None:
+        env = {
+            **os.environ,
+            "NETRA_ENV": "test",
+            "NETRA_DATA_DIR": str(self.data_dir),
+            "NETRA_DATABASE_URL": self.database_url,
+            "NETRA_LOG_LEVEL": "warning",
+            **self.extra_env,
+        }
+        if "NETRA_REDIS_URL" not in self.extra_env:
+            env.pop("NETRA_REDIS_URL", None)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "netra.cli", "serve", "--port", str(self.port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become ready:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM, as an operator would; returns the exit code."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+    def kill(self) -> None:
+        """SIGKILL: the process is lost without any chance to clean up."""
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@dataclass
+class Account:
+    email: str
+    user_id: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register(client: httpx.AsyncClient, name: str = "tester") -> Account:
+    email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
+    response = await client.post(
+        "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Account(email, body["user"]["id"], body["access_token"], body["refresh_token"])
+
+
+async def open_ws(url: str, token: str, **kwargs: Any) -> ClientConnection:
+    """A browser-style connection: subprotocols ``netra.v1`` and ``bearer.<token>``."""
+    return await connect(
+        url, subprotocols=["netra.v1", f"bearer.{token}"], open_timeout=10, **kwargs
+    )
+
+
+async def recv(ws: ClientConnection, timeout: float = 10.0) -> dict[str, Any]:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))  # type: ignore[no-any-return]
+
+
+async def recv_until_terminal(
+    ws: ClientConnection, run_id: str | None = None, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Every message up to and including the terminal event of ``run_id`` (any run if None)."""
+    events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await recv(ws, max(0.1, deadline - time.monotonic()))
+        events.append(message)
+        if message["type"] in TERMINAL and (run_id is None or message["run_id"] == run_id):
+            return events
+
+
+async def send(ws: ClientConnection, message: dict[str, Any]) -> None:
+    await ws.send(json.dumps(message))
