@@ -98,4 +98,3 @@ def fresh_server(tmp_path: Path, db_kind: str) -> Iterator[ServerProcess]:
         process.stop()
         if name:
             drop_pg_database(name)
-

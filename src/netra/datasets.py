@@ -50,20 +50,24 @@ class Datasets:
     ) -> dict[str, Any]:
         try:
             summary = await asyncio.to_thread(analytics.summarize, dest)
-            return await rows.add(
-                self.db,
-                {
-                    "id": dataset_id, "user_id": user_id, "name": name[:200], "source": source,
-                    "rows": summary.rows, "period_start": summary.period_start,
-                    "period_end": summary.period_end, "total_cost_usd": summary.total_cost_usd,
-                    "models": summary.models, "created_at": utc_now(),
-                },
-            )
+            values = {
+                "id": dataset_id,
+                "user_id": user_id,
+                "name": name[:200],
+                "source": source,
+                "rows": summary.rows,
+                "period_start": summary.period_start,
+                "period_end": summary.period_end,
+                "total_cost_usd": summary.total_cost_usd,
+                "models": summary.models,
+                "created_at": utc_now(),
+            }
+            return await self.db.write(lambda conn: rows.add(conn, values))
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
 
     async def remove(self, user_id: str, dataset_id: str) -> None:
-        await rows.remove(self.db, user_id, dataset_id)
+        await self.db.write(lambda conn: rows.remove(conn, user_id, dataset_id))
         with contextlib.suppress(FileNotFoundError):
             self.path(user_id, dataset_id).unlink()

@@ -14,7 +14,9 @@ class Metrics:
     def __init__(self, runner: Runner) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.http_requests = Counter(
-            "netra_http_requests", "HTTP requests answered", ["method", "status"],
+            "netra_http_requests",
+            "HTTP requests answered",
+            ["method", "status"],
             registry=self.registry,
         )
         self.http_seconds = Histogram(

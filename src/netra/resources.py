@@ -15,7 +15,6 @@ from netra.datasets import Datasets
 from netra.db import Database
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus
-from netra.runtime.events import EventLog
 from netra.runtime.runner import Runner
 
 
@@ -24,7 +23,6 @@ class Resources:
     settings: Settings
     db: Database
     bus: Bus
-    events: EventLog
     runner: Runner
     metrics: Metrics
     datasets: Datasets
@@ -35,17 +33,14 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     db = Database(settings.sqlalchemy_url)
     bus = create_bus(settings.redis_url)
     await bus.start()
-    events = EventLog(db, bus)
-    await events.start()
     datasets = Datasets(db, settings.datasets_dir)
-    runner = Runner(settings, db, bus, events, build_agents(), datasets)
-    resources = Resources(settings, db, bus, events, runner, Metrics(runner), datasets)
+    runner = Runner(settings, db, bus, build_agents(), datasets)
+    resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
         if resume:
             await runner.resume_interrupted()
         yield resources
     finally:
         await runner.queue.stop(settings.shutdown_grace_s)
-        await events.stop()
         await bus.stop()
         await db.dispose()

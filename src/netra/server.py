@@ -42,6 +42,7 @@ def run_server(settings: Settings) -> int:
         ws_max_size=settings.ws_max_message_bytes,
         ws_ping_interval=settings.heartbeat_interval_s,
         ws_ping_timeout=settings.heartbeat_interval_s,
+        ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
         timeout_graceful_shutdown=settings.shutdown_grace_s + 2,
         log_config=None,
         access_log=False,

@@ -87,24 +87,35 @@ def _charts(
 ) -> list[dict[str, Any]]:
     charts = []
     if breakdowns.get("by_day"):
-        charts.append({
-            "id": "spend_by_day", "type": "line", "title": "Spend by day (USD)",
-            "x": [row["key"] for row in breakdowns["by_day"]],
-            "y": [row["cost_usd"] for row in breakdowns["by_day"]],
-        })
+        charts.append(
+            {
+                "id": "spend_by_day",
+                "type": "line",
+                "title": "Spend by day (USD)",
+                "x": [row["key"] for row in breakdowns["by_day"]],
+                "y": [row["cost_usd"] for row in breakdowns["by_day"]],
+            }
+        )
     if breakdowns.get("by_model"):
-        charts.append({
-            "id": "spend_by_model", "type": "bar", "title": "Spend by model (USD)",
-            "x": [row["key"] for row in breakdowns["by_model"]],
-            "y": [row["cost_usd"] for row in breakdowns["by_model"]],
-        })
+        charts.append(
+            {
+                "id": "spend_by_model",
+                "type": "bar",
+                "title": "Spend by model (USD)",
+                "x": [row["key"] for row in breakdowns["by_model"]],
+                "y": [row["cost_usd"] for row in breakdowns["by_model"]],
+            }
+        )
     if recommendations:
-        charts.append({
-            "id": "savings_by_recommendation", "type": "bar",
-            "title": "Monthly savings by recommendation (USD)",
-            "x": [item["kind"] for item in recommendations],
-            "y": [item["monthly_savings_usd"] for item in recommendations],
-        })
+        charts.append(
+            {
+                "id": "savings_by_recommendation",
+                "type": "bar",
+                "title": "Monthly savings by recommendation (USD)",
+                "x": [item["kind"] for item in recommendations],
+                "y": [item["monthly_savings_usd"] for item in recommendations],
+            }
+        )
     return charts
 
 

@@ -42,9 +42,7 @@ class Reporting:
         kind = state.intent.kind
         if kind == "chat":
             await ctx.think(self.name, "No data needed: answering about the product.")
-            state.answer = PRODUCT_ANSWER + (
-                "" if ctx.dataset is not None else LOAD_DATA
-            )
+            state.answer = PRODUCT_ANSWER + ("" if ctx.dataset is not None else LOAD_DATA)
             return {"answer_chars": len(state.answer), "report": False}
         if kind == "no_data":
             await ctx.think(self.name, "No usage data yet: explaining how to load it.")

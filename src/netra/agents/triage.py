@@ -63,7 +63,9 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
     if _OPTIMIZE.search(text):
         acts = bool(_ACT.search(text))
         intent = Intent(
-            kind="optimize", wants_actions=acts, dimensions=dimensions or ["model", "feature"],
+            kind="optimize",
+            wants_actions=acts,
+            dimensions=dimensions or ["model", "feature"],
             reason="the question asks how to spend less"
             + (" and how to act on it" if acts else ""),
             **named,
@@ -73,18 +75,24 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
         intent = Intent(kind="latency", reason="the question is about latency", **named)
         plan = ["triage", "data", "reporting"]
     elif named["user"] and _SPEND.search(text):
-        intent = Intent(kind="user_cost", reason=f"the question asks what user {named['user']} costs", **named)
+        intent = Intent(
+            kind="user_cost", reason=f"the question asks what user {named['user']} costs", **named
+        )
         plan = ["triage", "data", "reporting"]
     elif _GROWTH.search(text) and (_SPEND.search(text) or "feature" in dimensions):
         intent = Intent(
-            kind="growth", dimensions=dimensions or ["feature"],
-            reason="the question asks what changed over time", **named,
+            kind="growth",
+            dimensions=dimensions or ["feature"],
+            reason="the question asks what changed over time",
+            **named,
         )
         plan = ["triage", "data", "reporting"]
     elif _SPEND.search(text):
         intent = Intent(
-            kind="spend", dimensions=dimensions or ["model"],
-            reason="the question asks where the money goes", **named,
+            kind="spend",
+            dimensions=dimensions or ["model"],
+            reason="the question asks where the money goes",
+            **named,
         )
         plan = ["triage", "data", "reporting"]
     else:
@@ -106,8 +114,11 @@ class Triage:
     async def run(self, ctx: RunContext, state: RunState) -> dict[str, Any]:
         intent = state.intent
         following = [agent for agent in state.plan if agent != self.name]
-        details = [f"{key} {value}" for key in ("model", "user", "feature")
-                   if (value := getattr(intent, key))]
+        details = [
+            f"{key} {value}"
+            for key in ("model", "user", "feature")
+            if (value := getattr(intent, key))
+        ]
         if intent.dimensions and intent.kind in {"spend", "optimize", "growth"}:
             details.append("by " + ", ".join(intent.dimensions))
         await ctx.think(
@@ -116,4 +127,8 @@ class Triage:
             + (f" ({'; '.join(details)})" if details else "")
             + f". Next: {', '.join(following)}.",
         )
-        return {"intent": intent.kind, "next": following, **({"details": details} if details else {})}
+        return {
+            "intent": intent.kind,
+            "next": following,
+            **({"details": details} if details else {}),
+        }

@@ -64,4 +64,4 @@ async def logout(principal: CurrentUser, resources: Res) -> Response:
 
 @router.get("/me")
 async def me(principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return await sessions.get_user(resources.db, principal.user_id)
+    return await resources.db.read(lambda conn: sessions.user_json(conn, principal.user_id))

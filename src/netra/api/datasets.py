@@ -46,7 +46,9 @@ async def upload(request: Request, principal: CurrentUser, resources: Res) -> di
         target.unlink(missing_ok=True)
 
 
-async def _receive_file(request: Request, target: Path, limit: int) -> tuple[str | None, dict[str, str]]:
+async def _receive_file(
+    request: Request, target: Path, limit: int
+) -> tuple[str | None, dict[str, str]]:
     """Stream the multipart body: the ``file`` part to ``target``, small fields to a dict."""
     content_type, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -59,6 +61,7 @@ async def _receive_file(request: Request, target: Path, limit: int) -> tuple[str
     written = 0
 
     with target.open("wb") as out:
+
         def on_part_begin() -> None:
             part.clear()
             part["headers"] = {}
@@ -100,9 +103,12 @@ async def _receive_file(request: Request, target: Path, limit: int) -> tuple[str
         parser = MultipartParser(
             boundary,
             {
-                "on_part_begin": on_part_begin, "on_header_field": on_header_field,
-                "on_header_value": on_header_value, "on_header_end": on_header_end,
-                "on_headers_finished": on_headers_finished, "on_part_data": on_part_data,
+                "on_part_begin": on_part_begin,
+                "on_header_field": on_header_field,
+                "on_header_value": on_header_value,
+                "on_header_end": on_header_end,
+                "on_headers_finished": on_headers_finished,
+                "on_part_data": on_part_data,
                 "on_part_end": on_part_end,
             },
         )
@@ -120,20 +126,19 @@ async def demo(
 ) -> dict[str, Any]:
     body = body or DemoBody()
     if body.rows > resources.settings.demo_max_rows:
-        raise InvalidInput(
-            f"rows: at most {resources.settings.demo_max_rows}", field="rows"
-        )
+        raise InvalidInput(f"rows: at most {resources.settings.demo_max_rows}", field="rows")
     return await resources.datasets.create_demo(principal.user_id, body.rows, body.seed)
 
 
 @router.get("")
 async def list_datasets(principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return {"datasets": await rows.list_for(resources.db, principal.user_id)}
+    return {"datasets": await resources.db.read(lambda c: rows.list_for(c, principal.user_id))}
 
 
 @router.get("/{dataset_id}")
 async def get_dataset(dataset_id: str, principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return rows.dataset_json(await rows.get(resources.db, principal.user_id, dataset_id))
+    row = await resources.db.read(lambda c: rows.get(c, principal.user_id, dataset_id))
+    return rows.dataset_json(row)
 
 
 @router.delete("/{dataset_id}", status_code=204)

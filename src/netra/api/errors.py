@@ -24,7 +24,12 @@ STATUS: dict[type[errors.NetraError], int] = {
     errors.PayloadTooLarge: 413,
     errors.RunError: 500,
 }
-_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    401: "unauthorized",
+    413: "payload_too_large",
+}
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -46,17 +51,22 @@ def install(app: FastAPI) -> None:
     async def domain_error(_: Request, exc: errors.NetraError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthorized) else None
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=status_of(exc),
+            error_body(exc.code, exc.message, exc.details),
+            status_code=status_of(exc),
             headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+        location = [
+            str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")
+        ]
         field = ".".join(location) or "body"
         return JSONResponse(
-            error_body("invalid_request", f"{field}: {first.get('msg', 'invalid')}", {"field": field}),
+            error_body(
+                "invalid_request", f"{field}: {first.get('msg', 'invalid')}", {"field": field}
+            ),
             status_code=422,
         )
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import Connection
 
 from netra.api.deps import CurrentUser, Res
 from netra.db import runs as run_rows
@@ -28,38 +29,39 @@ class RunBody(BaseModel):
 
 @router.get("")
 async def list_threads(principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return {"threads": await threads.list_for(resources.db, principal.user_id)}
+    return {"threads": await resources.db.read(lambda c: threads.list_for(c, principal.user_id))}
 
 
 @router.post("", status_code=201)
 async def create_thread(
     principal: CurrentUser, resources: Res, body: ThreadBody | None = None
 ) -> dict[str, Any]:
-    async with resources.db.write() as conn:
-        return await threads.create(conn, principal.user_id, body.title if body else None)
+    title = body.title if body else None
+    return await resources.db.write(lambda conn: threads.create(conn, principal.user_id, title))
 
 
 @router.get("/{thread_id}")
 async def get_thread(thread_id: str, principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    async with resources.db.read() as conn:
-        return threads.thread_json(await threads.get(conn, principal.user_id, thread_id))
+    row = await resources.db.read(lambda conn: threads.get(conn, principal.user_id, thread_id))
+    return threads.thread_json(row)
 
 
 @router.delete("/{thread_id}", status_code=204)
 async def delete_thread(thread_id: str, principal: CurrentUser, resources: Res) -> Response:
-    async with resources.db.read() as conn:
-        await threads.get(conn, principal.user_id, thread_id)
-        active = await conn.scalars(run_rows.active_in_thread(thread_id))
-    for run_id in list(active):  # a deleted thread's run stops first
+    def active(conn: Connection) -> list[str]:
+        threads.get(conn, principal.user_id, thread_id)
+        return run_rows.active_in_thread(conn, thread_id)
+
+    for run_id in await resources.db.read(active):  # a deleted thread's run stops first
         await resources.runner.cancel(principal.user_id, run_id)
-    async with resources.db.write() as conn:
-        await threads.remove(conn, principal.user_id, thread_id)
+    await resources.db.write(lambda conn: threads.remove(conn, principal.user_id, thread_id))
     return Response(status_code=204)
 
 
 @router.get("/{thread_id}/messages")
 async def list_messages(thread_id: str, principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return {"messages": await threads.messages(resources.db, principal.user_id, thread_id)}
+    found = await resources.db.read(lambda c: threads.messages(c, principal.user_id, thread_id))
+    return {"messages": found}
 
 
 @router.post("/{thread_id}/runs", status_code=202)

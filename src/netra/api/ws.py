@@ -197,7 +197,8 @@ class Connection:
             except Exception:
                 self._log.exception("ws.message_failed", message_type=request.type)
                 await self._reject(
-                    "internal", "the message could not be served; it has been logged",
+                    "internal",
+                    "the message could not be served; it has been logged",
                     request.request_id,
                 )
 
@@ -209,13 +210,18 @@ class Connection:
                 await self.send(encode(Pong(request_id=request.request_id)))
             case StartAgent():
                 await runner.start(
-                    user_id, request.message, thread_id=request.thread_id,
-                    dataset_id=request.dataset_id, request_id=request.request_id,
+                    user_id,
+                    request.message,
+                    thread_id=request.thread_id,
+                    dataset_id=request.dataset_id,
+                    request_id=request.request_id,
                 )
             case StopAgent():
                 await runner.cancel(user_id, request.run_id)
             case Subscribe():
-                await run_rows.fetch(self.resources.db, user_id, request.run_id)  # ownership
+                await self.resources.db.read(  # ownership: another user's run is not found
+                    lambda conn: run_rows.get(conn, user_id, request.run_id)
+                )
                 async with self._runs_lock:
                     self.following[request.run_id] = request.after_seq
                     await self._send_from_log(request.run_id)
@@ -277,8 +283,9 @@ class Connection:
 
     async def _send_from_log(self, run_id: str) -> None:
         """Send every stored event after the last one sent; caller holds ``_runs_lock``."""
-        for seq, kind, body in await run_rows.events_after(
-            self.resources.db, run_id, self.following[run_id]
+        after = self.following[run_id]
+        for seq, kind, body in await self.resources.db.read(
+            lambda conn: run_rows.events_after(conn, run_id, after)
         ):
             await self.send(body)
             self._sent(run_id, seq, kind)
@@ -289,4 +296,3 @@ class Connection:
             self._ended.append(run_id)
             if len(self._ended) > ENDED_RUNS_KEPT:
                 self.following.pop(self._ended.popleft(), None)
-

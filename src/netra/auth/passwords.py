@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _hasher = PasswordHasher()  # stateless: RFC 9106 low-memory profile
 
-# Verified against when the email is unknown, so both failures cost the same time.
-_DUMMY_HASH = _hasher.hash("netra-timing-equaliser")
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so both failures cost the same time."""
+    return _hasher.hash("netra-timing-equaliser")
 
 
 async def hash_password(password: str) -> str:
@@ -20,7 +24,10 @@ async def hash_password(password: str) -> str:
 async def verify_password(password_hash: str | None, password: str) -> bool:
     def verify() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            return (
+                _hasher.verify(password_hash or _dummy_hash(), password)
+                and password_hash is not None
+            )
         except (VerificationError, InvalidHashError):
             return False
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, insert, select, update
 
 from netra.auth.passwords import hash_password, verify_password
 from netra.auth.tokens import (
-    AccessClaims,
     hash_refresh_token,
     issue_access_token,
     new_refresh_token,
@@ -49,139 +48,147 @@ def normalise_email(email: str) -> str:
 
 async def register(
     db: Database, settings: Settings, email: str, password: str, name: str | None
-) -> dict[str, object]:
+) -> dict[str, Any]:
     email = normalise_email(email)
     password_hash = await hash_password(password)
-    user_id = new_id()
-    async with db.write() as conn:
-        taken = await conn.scalar(select(User.id).where(User.email == email))
-        if taken is not None:
+
+    def unit(conn: Connection) -> dict[str, Any]:
+        if conn.scalar(select(User.id).where(User.email == email)) is not None:
             raise EmailTaken("an account with this email already exists")
-        await conn.execute(
-            insert(User).values(
-                id=user_id,
-                email=email,
-                name=(name or email.split("@")[0]).strip()[:200],
-                password_hash=password_hash,
-                created_at=utc_now(),
-            )
+        user_id = new_id()
+        conn.execute(
+            insert(User),
+            {
+                "id": user_id,
+                "email": email,
+                "name": (name or email.split("@")[0]).strip()[:200] or email.split("@")[0],
+                "password_hash": password_hash,
+                "created_at": utc_now(),
+            },
         )
-    return await _open_session(db, settings, user_id)
+        return _open_session(conn, settings, user_id)
+
+    return await db.write(unit)
 
 
-async def login(db: Database, settings: Settings, email: str, password: str) -> dict[str, object]:
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(User.id, User.password_hash).where(User.email == email.strip().lower())
-            )
+async def login(db: Database, settings: Settings, email: str, password: str) -> dict[str, Any]:
+    row = await db.read(
+        lambda conn: conn.execute(
+            select(User.id, User.password_hash).where(User.email == email.strip().lower())
         ).first()
+    )
     ok = await verify_password(row.password_hash if row else None, password)
     if row is None or not ok:
         raise InvalidCredentials("wrong email or password")
-    return await _open_session(db, settings, row.id)
+    return await db.write(lambda conn: _open_session(conn, settings, row.id))
 
 
-async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[str, object]:
+async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[str, Any]:
     token_hash = hash_refresh_token(refresh_token)
-    now = utc_now()
-    async with db.write() as conn:
-        row = (
-            await conn.execute(
-                select(RefreshToken.session_id, RefreshToken.used_at, Session.user_id,
-                       Session.revoked_at, Session.expires_at)
-                .join(Session, Session.id == RefreshToken.session_id)
-                .where(RefreshToken.token_hash == token_hash)
+
+    def unit(conn: Connection) -> dict[str, Any] | None:
+        now = utc_now()
+        row = conn.execute(
+            select(
+                RefreshToken.session_id,
+                RefreshToken.used_at,
+                Session.user_id,
+                Session.revoked_at,
+                Session.expires_at,
             )
+            .join(Session, Session.id == RefreshToken.session_id)
+            .where(RefreshToken.token_hash == token_hash)
         ).first()
         if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
             raise Unauthorized("the refresh token is not valid")
-        claimed = await conn.execute(
+        claimed = conn.execute(
             update(RefreshToken)
             .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
             .values(used_at=now)
         )
-        if row.used_at is not None or claimed.rowcount != 1:
-            await conn.execute(
+        if claimed.rowcount != 1:  # used before: someone replayed it; end the session
+            conn.execute(
                 update(Session)
                 .where(Session.id == row.session_id)
                 .values(revoked_at=now, revoked_reason="refresh_token_reuse")
             )
-            reused = True
-        else:
-            reused = False
-            pair = await _issue_pair(conn, settings, row.user_id, row.session_id)
-    if reused:  # committed the revocation above, now refuse
+            return None  # commit the revocation, then refuse
+        return _issue_pair(conn, settings, row.user_id, row.session_id)
+
+    pair = await db.write(unit)
+    if pair is None:
         raise Unauthorized("the refresh token was already used; the session is revoked")
     return pair
 
 
 async def logout(db: Database, session_id: str) -> None:
-    async with db.write() as conn:
-        await conn.execute(
+    await db.write(
+        lambda conn: conn.execute(
             update(Session)
             .where(Session.id == session_id, Session.revoked_at.is_(None))
             .values(revoked_at=utc_now(), revoked_reason="logout")
         )
+    )
 
 
 async def authenticate(db: Database, settings: Settings, token: str) -> Principal:
     """Verify an access token and that its session is still open."""
-    claims: AccessClaims = read_access_token(settings.signing_key(), token)
-    async with db.read() as conn:
-        revoked_at = (
-            await conn.execute(
-                select(Session.revoked_at).where(
-                    Session.id == claims.session_id, Session.user_id == claims.user_id
-                )
+    claims = read_access_token(settings.signing_key(), token)
+    revoked = await db.read(
+        lambda conn: conn.execute(
+            select(Session.revoked_at).where(
+                Session.id == claims.session_id, Session.user_id == claims.user_id
             )
         ).first()
-    if revoked_at is None or revoked_at[0] is not None:
+    )
+    if revoked is None or revoked[0] is not None:
         raise Unauthorized("the session has ended")
     return Principal(claims.user_id, claims.session_id, claims.expires_at)
 
 
-async def get_user(db: Database, user_id: str) -> dict[str, object]:
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(User.id, User.email, User.name, User.created_at).where(User.id == user_id)
-            )
-        ).one()
-    return {"id": row.id, "email": row.email, "name": row.name, "created_at": rfc3339(row.created_at)}
+def user_json(conn: Connection, user_id: str) -> dict[str, Any]:
+    row = conn.execute(
+        select(User.id, User.email, User.name, User.created_at).where(User.id == user_id)
+    ).one()
+    return {
+        "id": row.id,
+        "email": row.email,
+        "name": row.name,
+        "created_at": rfc3339(row.created_at),
+    }
 
 
-async def _open_session(db: Database, settings: Settings, user_id: str) -> dict[str, object]:
+def _open_session(conn: Connection, settings: Settings, user_id: str) -> dict[str, Any]:
     now = utc_now()
     session_id = new_id()
-    async with db.write() as conn:
-        await conn.execute(
-            insert(Session).values(
-                id=session_id,
-                user_id=user_id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
-                revoked_at=None,
-            )
-        )
-        return await _issue_pair(conn, settings, user_id, session_id)
-
-
-async def _issue_pair(
-    conn: AsyncConnection, settings: Settings, user_id: str, session_id: str
-) -> dict[str, object]:
-    refresh_token = new_refresh_token()
-    await conn.execute(
-        insert(RefreshToken).values(
-            token_hash=hash_refresh_token(refresh_token),
-            session_id=session_id,
-            created_at=utc_now(),
-            used_at=None,
-        )
+    conn.execute(
+        insert(Session),
+        {
+            "id": session_id,
+            "user_id": user_id,
+            "created_at": now,
+            "expires_at": now + timedelta(seconds=settings.refresh_token_ttl_s),
+            "revoked_at": None,
+            "revoked_reason": None,
+        },
     )
-    user = (
-        await conn.execute(select(User.id, User.email, User.name).where(User.id == user_id))
-    ).one()
+    return _issue_pair(conn, settings, user_id, session_id)
+
+
+def _issue_pair(
+    conn: Connection, settings: Settings, user_id: str, session_id: str
+) -> dict[str, Any]:
+    refresh_token = new_refresh_token()
+    conn.execute(
+        insert(RefreshToken),
+        {
+            "token_hash": hash_refresh_token(refresh_token),
+            "session_id": session_id,
+            "created_at": utc_now(),
+            "used_at": None,
+        },
+    )
+    user = conn.execute(select(User.id, User.email, User.name).where(User.id == user_id)).one()
     return {
         "user": {"id": user.id, "email": user.email, "name": user.name},
         "access_token": issue_access_token(
@@ -191,4 +198,3 @@ async def _issue_pair(
         "token_type": "bearer",
         "expires_in": settings.access_token_ttl_s,
     }
-

@@ -1,12 +1,11 @@
-"""Dataset records (the usage data itself lives in one Parquet file per dataset)."""
+"""Dataset records (the usage rows live in one Parquet file per dataset). Units of work."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
-from netra.db import Database
 from netra.db.tables import Dataset
 from netra.errors import NotFound
 from netra.protocol import rfc3339
@@ -24,48 +23,43 @@ def dataset_json(row: Any) -> dict[str, Any]:
     }
 
 
-async def add(db: Database, values: dict[str, Any]) -> dict[str, Any]:
-    async with db.write() as conn:
-        await conn.execute(insert(Dataset).values(values))
+def add(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    conn.execute(insert(Dataset), values)
     return dataset_json(Dataset(**values))
 
 
-async def get(db: Database, user_id: str, dataset_id: str) -> Any:
-    async with db.read() as conn:
-        row = (
-            await conn.execute(
-                select(Dataset).where(Dataset.id == dataset_id, Dataset.user_id == user_id)
-            )
-        ).first()
+_owned = select(Dataset).where(
+    Dataset.id == bindparam("dataset"), Dataset.user_id == bindparam("user")
+)
+_newest = (
+    select(Dataset)
+    .where(Dataset.user_id == bindparam("user"))
+    .order_by(Dataset.created_at.desc())
+    .limit(1)
+)
+
+
+def get(conn: Connection, user_id: str, dataset_id: str) -> Any:
+    row = conn.execute(_owned, {"dataset": dataset_id, "user": user_id}).first()
     if row is None:
         raise NotFound("no such dataset")
     return row
 
 
-async def newest(db: Database, user_id: str) -> Any | None:
-    async with db.read() as conn:
-        return (
-            await conn.execute(
-                select(Dataset)
-                .where(Dataset.user_id == user_id)
-                .order_by(Dataset.created_at.desc())
-                .limit(1)
-            )
-        ).first()
+def newest(conn: Connection, user_id: str) -> Any | None:
+    return conn.execute(_newest, {"user": user_id}).first()
 
 
-async def list_for(db: Database, user_id: str) -> list[dict[str, Any]]:
-    async with db.read() as conn:
-        rows = await conn.execute(
-            select(Dataset).where(Dataset.user_id == user_id).order_by(Dataset.created_at.desc())
-        )
-        return [dataset_json(row) for row in rows]
+def list_for(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(Dataset).where(Dataset.user_id == user_id).order_by(Dataset.created_at.desc())
+    )
+    return [dataset_json(row) for row in rows]
 
 
-async def remove(db: Database, user_id: str, dataset_id: str) -> None:
-    async with db.write() as conn:
-        result = await conn.execute(
-            delete(Dataset).where(Dataset.id == dataset_id, Dataset.user_id == user_id)
-        )
+def remove(conn: Connection, user_id: str, dataset_id: str) -> None:
+    result = conn.execute(
+        delete(Dataset).where(Dataset.id == dataset_id, Dataset.user_id == user_id)
+    )
     if result.rowcount != 1:
         raise NotFound("no such dataset")

@@ -1,13 +1,11 @@
-"""Runs, their event log and their reports, always scoped by owner."""
+"""Runs, their event log and their reports, always scoped by owner. Units of work."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, func, select
 
-from netra.db import Database
 from netra.db.tables import ACTIVE_STATUSES, Report, Run, RunEvent
 from netra.errors import NotFound, NotReady
 from netra.protocol import rfc3339
@@ -27,45 +25,48 @@ def run_json(row: Any) -> dict[str, Any]:
     return body
 
 
-async def get(conn: AsyncConnection, user_id: str, run_id: str) -> Any:
-    row = (
-        await conn.execute(select(Run).where(Run.id == run_id, Run.user_id == user_id))
-    ).first()
+_owned = select(Run).where(Run.id == bindparam("run"), Run.user_id == bindparam("user"))
+_active_count = select(func.count()).where(
+    Run.user_id == bindparam("user"), Run.status.in_(ACTIVE_STATUSES)
+)
+_active_in_thread = select(Run.id).where(
+    Run.thread_id == bindparam("thread"), Run.status.in_(ACTIVE_STATUSES)
+)
+_events_after = (
+    select(RunEvent.seq, RunEvent.type, RunEvent.body)
+    .where(RunEvent.run_id == bindparam("run"), RunEvent.seq > bindparam("after"))
+    .order_by(RunEvent.seq)
+)
+
+
+def get(conn: Connection, user_id: str, run_id: str) -> Any:
+    row = conn.execute(_owned, {"run": run_id, "user": user_id}).first()
     if row is None:
         raise NotFound("no such run")
     return row
 
 
-async def fetch(db: Database, user_id: str, run_id: str) -> Any:
-    async with db.read() as conn:
-        return await get(conn, user_id, run_id)
+def active_count(conn: Connection, user_id: str) -> int:
+    return conn.scalar(_active_count, {"user": user_id}) or 0
 
 
-async def active_count(conn: AsyncConnection, user_id: str) -> int:
-    return await conn.scalar(
-        select(func.count()).where(Run.user_id == user_id, Run.status.in_(ACTIVE_STATUSES))
-    ) or 0
+def active_in_thread(conn: Connection, thread_id: str) -> list[str]:
+    return list(conn.scalars(_active_in_thread, {"thread": thread_id}))
 
 
-def active_in_thread(thread_id: str) -> Any:
-    return select(Run.id).where(Run.thread_id == thread_id, Run.status.in_(ACTIVE_STATUSES))
+def last_seq(conn: Connection, run_id: str) -> int:
+    return conn.scalar(select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)) or 0
 
 
-async def events_after(db: Database, run_id: str, after_seq: int) -> list[tuple[int, str, str]]:
+def events_after(conn: Connection, run_id: str, after_seq: int) -> list[tuple[int, str, str]]:
     """(seq, type, wire JSON) of every stored event of the run with seq > after_seq."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            select(RunEvent.seq, RunEvent.type, RunEvent.body)
-            .where(RunEvent.run_id == run_id, RunEvent.seq > after_seq)
-            .order_by(RunEvent.seq)
-        )
-        return [(row.seq, row.type, row.body) for row in rows]
+    rows = conn.execute(_events_after, {"run": run_id, "after": after_seq})
+    return [(row.seq, row.type, row.body) for row in rows]
 
 
-async def report(db: Database, user_id: str, run_id: str) -> Any:
-    async with db.read() as conn:
-        run = await get(conn, user_id, run_id)
-        row = (await conn.execute(select(Report).where(Report.run_id == run_id))).first()
+def report(conn: Connection, user_id: str, run_id: str) -> Any:
+    run = get(conn, user_id, run_id)
+    row = conn.execute(select(Report).where(Report.run_id == run_id)).first()
     if row is not None:
         return row
     if run.status in ACTIVE_STATUSES:

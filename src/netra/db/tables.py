@@ -143,9 +143,7 @@ class RunEvent(Base):
     """The event log: ``body`` is the event's wire JSON, stored before it is published."""
 
     __tablename__ = "run_events"
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     type: Mapped[str] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)

@@ -1,18 +1,27 @@
-"""Threads and their messages, always scoped by owner: another user's thread is not found."""
+"""Threads and their messages, always scoped by owner: another user's thread is not found.
+
+Every function is a unit of work over a SQLAlchemy ``Connection`` (see ``db/engine.py``).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from netra.db import Database
 from netra.db.tables import Message, Thread
 from netra.errors import NotFound
 from netra.protocol import new_id, rfc3339, utc_now
 
 DEFAULT_TITLE = "New conversation"
+_insert_thread = insert(Thread)
+_insert_message = insert(Message)
+_touch = (
+    update(Thread)
+    .where(Thread.id == bindparam("thread"))
+    .values(updated_at=bindparam("now", type_=Thread.updated_at.type))
+)
+_owned = select(Thread).where(Thread.id == bindparam("thread"), Thread.user_id == bindparam("user"))
 
 
 def thread_json(row: Any) -> dict[str, Any]:
@@ -24,7 +33,7 @@ def thread_json(row: Any) -> dict[str, Any]:
     }
 
 
-async def create(conn: AsyncConnection, user_id: str, title: str | None) -> dict[str, Any]:
+def create(conn: Connection, user_id: str, title: str | None) -> dict[str, Any]:
     now = utc_now()
     values = {
         "id": new_id(),
@@ -33,64 +42,63 @@ async def create(conn: AsyncConnection, user_id: str, title: str | None) -> dict
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(insert(Thread).values(values))
+    conn.execute(_insert_thread, values)
     return thread_json(Thread(**values))
 
 
-async def get(conn: AsyncConnection, user_id: str, thread_id: str) -> Any:
-    row = (
-        await conn.execute(
-            select(Thread).where(Thread.id == thread_id, Thread.user_id == user_id)
-        )
-    ).first()
+def get(conn: Connection, user_id: str, thread_id: str) -> Any:
+    row = conn.execute(_owned, {"thread": thread_id, "user": user_id}).first()
     if row is None:
         raise NotFound("no such thread")
     return row
 
 
-async def list_for(db: Database, user_id: str) -> list[dict[str, Any]]:
-    async with db.read() as conn:
-        rows = await conn.execute(
-            select(Thread)
-            .where(Thread.user_id == user_id)
-            .order_by(Thread.updated_at.desc(), Thread.created_at.desc())
-        )
-        return [thread_json(row) for row in rows]
+def list_for(conn: Connection, user_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(Thread)
+        .where(Thread.user_id == user_id)
+        .order_by(Thread.updated_at.desc(), Thread.created_at.desc())
+    )
+    return [thread_json(row) for row in rows]
 
 
-async def remove(conn: AsyncConnection, user_id: str, thread_id: str) -> None:
-    await get(conn, user_id, thread_id)
-    await conn.execute(delete(Thread).where(Thread.id == thread_id))
+def remove(conn: Connection, user_id: str, thread_id: str) -> None:
+    get(conn, user_id, thread_id)
+    conn.execute(delete(Thread).where(Thread.id == thread_id))
 
 
-async def add_message(
-    conn: AsyncConnection, thread_id: str, role: str, content: str, run_id: str | None
+def add_message(
+    conn: Connection, thread_id: str, role: str, content: str, run_id: str | None
 ) -> None:
     now = utc_now()
-    await conn.execute(
-        insert(Message).values(
-            id=new_id(), thread_id=thread_id, role=role, content=content, run_id=run_id,
-            created_at=now,
-        )
+    conn.execute(
+        _insert_message,
+        {
+            "id": new_id(),
+            "thread_id": thread_id,
+            "role": role,
+            "content": content,
+            "run_id": run_id,
+            "created_at": now,
+        },
     )
-    await conn.execute(update(Thread).where(Thread.id == thread_id).values(updated_at=now))
+    conn.execute(_touch, {"thread": thread_id, "now": now})
 
 
-async def messages(db: Database, user_id: str, thread_id: str) -> list[dict[str, Any]]:
-    async with db.read() as conn:
-        await get(conn, user_id, thread_id)
-        rows = await conn.execute(
-            select(Message)
-            .where(Message.thread_id == thread_id)
-            .order_by(Message.created_at, Message.role.desc())
-        )
-        return [
-            {
-                "id": row.id,
-                "role": row.role,
-                "content": row.content,
-                "run_id": row.run_id,
-                "created_at": rfc3339(row.created_at),
-            }
-            for row in rows
-        ]
+def messages(conn: Connection, user_id: str, thread_id: str) -> list[dict[str, Any]]:
+    get(conn, user_id, thread_id)
+    rows = conn.execute(
+        select(Message)
+        .where(Message.thread_id == thread_id)
+        .order_by(Message.created_at, Message.role.desc())
+    )
+    return [
+        {
+            "id": row.id,
+            "role": row.role,
+            "content": row.content,
+            "run_id": row.run_id,
+            "created_at": rfc3339(row.created_at),
+        }
+        for row in rows
+    ]

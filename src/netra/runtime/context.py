@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from netra.protocol import AgentThinking, RunEventData, ToolCompleted, ToolExecuting, new_id
@@ -56,7 +56,10 @@ class RunContext:
         duration_ms = round((time.perf_counter() - started) * 1000)
         await self.emit(
             ToolCompleted(
-                agent=agent, tool=tool.__name__, call_id=call_id, duration_ms=duration_ms,
+                agent=agent,
+                tool=tool.__name__,
+                call_id=call_id,
+                duration_ms=duration_ms,
                 result=summarise(result),
             )
         )

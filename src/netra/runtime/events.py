@@ -1,109 +1,61 @@
 """The event log: every run event gets its ``seq``, is stored, and only then is published.
 
-``EventLog`` owns one writer task that commits the events of all runs in small batches
-(group commit: one transaction for whatever arrived while the previous one was being
-written), so storing each event before delivering it stays cheap under load. A run's
-``Emitter`` numbers its events 1, 2, 3, … and awaits each store before publishing.
-Terminal events are written in their own transaction together with the run's final
+A run's ``Emitter`` numbers its events 1, 2, 3, … and writes each one as a unit of work
+(``Database.write`` commits the events of all runs together, in small batches), then
+publishes it on the bus. Terminal events are written together with the run's final
 status, its assistant message and its report, guarded so a run ends exactly once.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
-import structlog
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Connection, bindparam, insert, update
 
 from netra.db import Database
 from netra.db.tables import ACTIVE_STATUSES, Run, RunEvent
 from netra.protocol import TERMINAL_TYPES, RunEventData, encode, event_type, utc_now
 from netra.runtime.bus import Bus, Delivery
 
-log = structlog.get_logger(__name__)
+# Extra writes a terminal event commits with it (assistant message, report).
+FinalWrites = Callable[[Connection], None]
 
-BATCH_MAX = 512
-
-# Extra writes a terminal event commits with it (status, message, report).
-FinalWrites = Callable[[AsyncConnection], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class _Pending:
-    event: dict[str, Any]
-    state: dict[str, Any] | None
-    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-
-
-class EventLog:
-    def __init__(self, db: Database, bus: Bus) -> None:
-        self.db = db
-        self.bus = bus
-        self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._writer = asyncio.create_task(self._write_batches(), name="event-log-writer")
-
-    async def stop(self) -> None:
-        if self._writer is not None:
-            await self._inbox.join()
-            self._writer.cancel()
-            await asyncio.gather(self._writer, return_exceptions=True)
-
-    def store(
-        self, event: dict[str, Any], state: dict[str, Any] | None = None
-    ) -> asyncio.Future[None]:
-        """Queue one event row (and the run's resumable state); the future resolves on commit."""
-        pending = _Pending(event, state)
-        self._inbox.put_nowait(pending)
-        return pending.done
-
-    async def _write_batches(self) -> None:
-        while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < BATCH_MAX and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
-            try:
-                async with self.db.write() as conn:
-                    await conn.execute(insert(RunEvent), [item.event for item in batch])
-                    for item in batch:
-                        if item.state is not None:
-                            await conn.execute(
-                                update(Run)
-                                .where(Run.id == item.event["run_id"])
-                                .values(state=item.state)
-                            )
-            except Exception as exc:  # the run that awaits it turns this into run_failed
-                log.exception("event_log.write_failed", batch=len(batch))
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_exception(exc)
-            else:
-                for item in batch:
-                    if not item.done.done():
-                        item.done.set_result(None)
-            finally:
-                for _ in batch:
-                    self._inbox.task_done()
+# Prebuilt statements: the hot path binds parameters instead of building SQL per call.
+_insert_event = insert(RunEvent)
+_save_state = update(Run).where(Run.id == bindparam("run")).values(state=bindparam("new_state"))
+_end_run = (
+    update(Run)
+    .where(Run.id == bindparam("run"), Run.status.in_(ACTIVE_STATUSES))
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error", type_=Run.error.type),
+        finished_at=bindparam("ended_at", type_=Run.finished_at.type),
+    )
+)
 
 
 class Emitter:
     """Numbers, stores and publishes the events of one run (one emitter per run)."""
 
     def __init__(
-        self, log_: EventLog, *, user_id: str, thread_id: str, run_id: str, last_seq: int
+        self,
+        db: Database,
+        bus: Bus,
+        *,
+        user_id: str,
+        thread_id: str,
+        run_id: str,
+        last_seq: int,
     ) -> None:
-        self._log = log_
+        self.db = db
+        self.bus = bus
         self.user_id = user_id
         self.thread_id = thread_id
         self.run_id = run_id
         self.seq = last_seq
-        self._last_store: asyncio.Future[None] | None = None
+        self._last_store: asyncio.Future[Any] | None = None
 
     def _row(self, data: RunEventData) -> dict[str, Any]:
         self.seq += 1
@@ -112,18 +64,39 @@ class Emitter:
 
     async def _publish(self, row: dict[str, Any]) -> None:
         delivery = Delivery(type=row["type"], body=row["body"], run_id=self.run_id, seq=row["seq"])
-        await self._log.bus.publish(self.user_id, delivery)
+        await self.bus.publish(self.user_id, delivery)
 
-    async def emit(self, data: RunEventData, *, state: dict[str, Any] | None = None) -> None:
+    async def emit(
+        self,
+        data: RunEventData,
+        *,
+        state: dict[str, Any] | None = None,
+        also: Callable[[Connection], None] | None = None,
+    ) -> None:
+        """Store the event (with the run's resumable ``state`` and ``also``), then publish."""
         if event_type(data) in TERMINAL_TYPES:
             raise ValueError("terminal events go through Emitter.finish")
         row = self._row(data)
-        self._last_store = self._log.store(row, state)
-        await asyncio.shield(self._last_store)  # a cancelled run still gets its event stored
+        run_id = self.run_id
+
+        def unit(conn: Connection) -> None:
+            conn.execute(_insert_event, row)
+            if state is not None:
+                conn.execute(_save_state, {"run": run_id, "new_state": state})
+            if also is not None:
+                also(conn)
+
+        # A cancelled run still gets this event stored: the write is shielded.
+        self._last_store = asyncio.ensure_future(self.db.write(unit))
+        await asyncio.shield(self._last_store)
         await self._publish(row)
 
     async def finish(
-        self, data: RunEventData, status: str, *, error: dict[str, Any] | None = None,
+        self,
+        data: RunEventData,
+        status: str,
+        *,
+        error: dict[str, Any] | None = None,
         writes: FinalWrites | None = None,
     ) -> bool:
         """Store the terminal event with the final status (and ``writes``), then publish it.
@@ -134,17 +107,22 @@ class Emitter:
         if self._last_store is not None:
             await asyncio.wait([self._last_store])
         row = self._row(data)
-        async with self._log.db.write() as conn:
-            ended = await conn.execute(
-                update(Run)
-                .where(Run.id == self.run_id, Run.status.in_(ACTIVE_STATUSES))
-                .values(status=status, error=error, finished_at=utc_now())
+        run_id = self.run_id
+
+        def unit(conn: Connection) -> bool:
+            ended = conn.execute(
+                _end_run,
+                {"run": run_id, "new_status": status, "new_error": error, "ended_at": utc_now()},
             )
             if ended.rowcount != 1:
-                self.seq -= 1
                 return False
-            await conn.execute(insert(RunEvent).values(row))
+            conn.execute(_insert_event, row)
             if writes is not None:
-                await writes(conn)
+                writes(conn)
+            return True
+
+        if not await self.db.write(unit):
+            self.seq -= 1
+            return False
         await self._publish(row)
         return True

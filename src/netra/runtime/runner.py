@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from netra.agents.base import Agent
 from netra.agents.state import RunState
@@ -45,13 +44,26 @@ from netra.protocol import (
 )
 from netra.runtime.bus import Bus, Delivery
 from netra.runtime.context import DatasetRef, RunContext
-from netra.runtime.events import Emitter, EventLog
+from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
 from netra.runtime.queue import MemoryQueue, RunHandle
 
 log = structlog.get_logger(__name__)
 
 TITLE_MAX = 60
+
+_lock_user = select(User.id).where(User.id == bindparam("user")).with_for_update()
+_run_row = select(Run).where(Run.id == bindparam("run"))
+_started = {
+    "status": "running",
+    "started_at": func.coalesce(Run.started_at, bindparam("now", type_=Run.started_at.type)),
+}
+_claim = update(Run).where(Run.id == bindparam("run"), Run.status == "queued").values(**_started)
+_resume = (
+    update(Run)
+    .where(Run.id == bindparam("run"), Run.status.in_(ACTIVE_STATUSES))
+    .values(**_started, attempt=Run.attempt + 1)
+)
 
 
 class Runner:
@@ -60,14 +72,12 @@ class Runner:
         settings: Settings,
         db: Database,
         bus: Bus,
-        events: EventLog,
         agents: Mapping[str, Agent],
         datasets: Datasets,
     ) -> None:
         self.settings = settings
         self.db = db
         self.bus = bus
-        self.events = events
         self.agents = agents
         self.datasets = datasets
         self.queue = MemoryQueue(self.execute)
@@ -85,61 +95,75 @@ class Runner:
         request_id: str | None = None,
     ) -> Any:
         """Admit a run; return its row. Raises NotFound, ThreadBusy, TooManyRuns, RateLimited."""
-        dataset = (
-            await dataset_rows.get(self.db, user_id, dataset_id)
-            if dataset_id
-            else await dataset_rows.newest(self.db, user_id)
-        )
-        intent, plan = classify(message, has_data=dataset is not None)
-        state = RunState(message=message, intent=intent, plan=plan)
         run_id = new_id()
-        now = utc_now()
-        try:
-            async with self.db.write() as conn:
-                await self._check_limits(conn, user_id)
-                if thread_id is None:
-                    thread_id = (await threads.create(conn, user_id, message[:TITLE_MAX]))["id"]
-                else:
-                    await threads.get(conn, user_id, thread_id)
-                    if await conn.scalar(run_rows.active_in_thread(thread_id)) is not None:
-                        raise ThreadBusy("a run of this thread is still going")
-                await conn.execute(
-                    insert(Run).values(
-                        id=run_id, user_id=user_id, thread_id=thread_id,
-                        dataset_id=dataset.id if dataset else None, message=message,
-                        request_id=request_id, status="queued", error=None,
-                        state=state.model_dump(mode="json"), attempt=1, created_at=now,
-                        started_at=None, finished_at=None,
-                    )
-                )
-                await threads.add_message(conn, thread_id, "user", message, run_id)
-                started = RunStarted(
-                    request_id=request_id, message=message,
-                    dataset_id=dataset.id if dataset else None, agents=plan,
-                )
-                body = encode(started, run_id=run_id, thread_id=thread_id, seq=1, ts=now)
-                await conn.execute(
-                    insert(RunEvent).values(run_id=run_id, seq=1, type="run_started", body=body)
-                )
-        except IntegrityError:  # the partial unique index: another run took the thread
-            raise ThreadBusy("a run of this thread is still going") from None
+
+        def admit(conn: Connection) -> tuple[Any, str]:
+            dataset = (
+                dataset_rows.get(conn, user_id, dataset_id)
+                if dataset_id
+                else dataset_rows.newest(conn, user_id)
+            )
+            self._check_limits(conn, user_id)
+            thread = thread_id
+            if thread is None:
+                thread = threads.create(conn, user_id, message[:TITLE_MAX])["id"]
+            else:
+                threads.get(conn, user_id, thread)
+                if run_rows.active_in_thread(conn, thread):
+                    raise ThreadBusy("a run of this thread is still going")
+            intent, plan = classify(message, has_data=dataset is not None)
+            state = RunState(message=message, intent=intent, plan=plan)
+            now = utc_now()
+            values = {
+                "id": run_id,
+                "user_id": user_id,
+                "thread_id": thread,
+                "dataset_id": dataset.id if dataset else None,
+                "message": message,
+                "request_id": request_id,
+                "status": "queued",
+                "error": None,
+                "state": state.model_dump(mode="json"),
+                "attempt": 1,
+                "created_at": now,
+                "started_at": None,
+                "finished_at": None,
+            }
+            try:
+                conn.execute(insert(Run), values)
+            except IntegrityError:  # the partial unique index: another run took the thread
+                raise ThreadBusy("a run of this thread is still going") from None
+            threads.add_message(conn, thread, "user", message, run_id)
+            started = RunStarted(
+                request_id=request_id,
+                message=message,
+                dataset_id=values["dataset_id"],
+                agents=plan,
+            )
+            body = encode(started, run_id=run_id, thread_id=thread, seq=1, ts=now)
+            conn.execute(
+                insert(RunEvent), {"run_id": run_id, "seq": 1, "type": "run_started", "body": body}
+            )
+            return Run(**values), body
+
+        run, body = await self.db.write(admit)
         await self.bus.publish(
             user_id, Delivery(type="run_started", body=body, run_id=run_id, seq=1)
         )
         await self.queue.submit(run_id)
-        log.info("run.admitted", run_id=run_id, user_id=user_id, agents=plan)
-        return await run_rows.fetch(self.db, user_id, run_id)
+        log.info("run.admitted", run_id=run_id, user_id=user_id)
+        return run
 
-    async def _check_limits(self, conn: AsyncConnection, user_id: str) -> None:
+    def _check_limits(self, conn: Connection, user_id: str) -> None:
         # Serialise admissions of one user on PostgreSQL (SQLite writes are serial already).
-        await conn.execute(select(User.id).where(User.id == user_id).with_for_update())
-        if await run_rows.active_count(conn, user_id) >= self.settings.max_runs_per_user:
+        conn.execute(_lock_user, {"user": user_id})
+        if run_rows.active_count(conn, user_id) >= self.settings.max_runs_per_user:
             raise TooManyRuns(
                 f"at most {self.settings.max_runs_per_user} runs may be going at once"
             )
         per_minute = self.settings.runs_per_minute_per_user
         if per_minute:
-            recent = await conn.scalar(
+            recent = conn.scalar(
                 select(func.count()).where(
                     Run.user_id == user_id, Run.created_at > utc_now() - timedelta(seconds=60)
                 )
@@ -151,12 +175,16 @@ class Runner:
 
     async def cancel(self, user_id: str, run_id: str) -> Any:
         """Stop a run of this user; a run that already ended is left as it is."""
-        run = await run_rows.fetch(self.db, user_id, run_id)
+        run = await self.db.read(lambda conn: run_rows.get(conn, user_id, run_id))
         if run.status in ACTIVE_STATUSES and not await self.queue.cancel(run_id):
             # Not executing in this process (not yet claimed): end it here.
-            last_seq = await self._last_seq(run_id)
+            last_seq = await self.db.read(lambda conn: run_rows.last_seq(conn, run_id))
             emitter = Emitter(
-                self.events, user_id=user_id, thread_id=run.thread_id, run_id=run_id,
+                self.db,
+                self.bus,
+                user_id=user_id,
+                thread_id=run.thread_id,
+                run_id=run_id,
                 last_seq=last_seq,
             )
             if await emitter.finish(RunCancelled(), "cancelled"):
@@ -166,28 +194,37 @@ class Runner:
     # --- execution ---------------------------------------------------------------------
 
     async def execute(self, handle: RunHandle) -> None:
-        run = await self._claim(handle)
-        if run is None:
+        claimed = await self.db.write(lambda conn: self._claim(conn, handle))
+        if claimed is None:
             return
+        run, last_seq = claimed
         dataset = None
         if run.dataset_id is not None:
-            dataset = DatasetRef(
-                run.dataset_id, self.datasets.path(run.user_id, run.dataset_id)
-            )
+            dataset = DatasetRef(run.dataset_id, self.datasets.path(run.user_id, run.dataset_id))
         emitter = Emitter(
-            self.events, user_id=run.user_id, thread_id=run.thread_id, run_id=run.id,
-            last_seq=await self._last_seq(run.id),
+            self.db,
+            self.bus,
+            user_id=run.user_id,
+            thread_id=run.thread_id,
+            run_id=run.id,
+            last_seq=last_seq,
         )
         ctx = RunContext(
-            user_id=run.user_id, thread_id=run.thread_id, run_id=run.id,
-            request_id=run.request_id, message=run.message, dataset=dataset, emitter=emitter,
+            user_id=run.user_id,
+            thread_id=run.thread_id,
+            run_id=run.id,
+            request_id=run.request_id,
+            message=run.message,
+            dataset=dataset,
+            emitter=emitter,
         )
         state = RunState.model_validate(run.state)
         started = time.perf_counter()
         structlog.contextvars.bind_contextvars(run_id=run.id, user_id=run.user_id)
         try:
             if handle.resume:
-                await ctx.emit(RunResumed(agent=await self._open_agent(run.id), attempt=run.attempt))
+                open_agent = await self.db.read(lambda conn: _open_agent(conn, run.id))
+                await ctx.emit(RunResumed(agent=open_agent, attempt=run.attempt))
             state = await Orchestrator(self.agents).run(ctx, state)
             handle.finishing = True
             await self._complete(emitter, run, state, started)
@@ -201,33 +238,35 @@ class Runner:
         except Exception as exc:
             handle.finishing = True
             code, message = (
-                (exc.code, exc.message) if isinstance(exc, NetraError)
+                (exc.code, exc.message)
+                if isinstance(exc, NetraError)
                 else ("internal", "the run failed unexpectedly; it has been logged")
             )
             log.exception("run.failed", error_code=code)
             error = {"code": code, "message": message}
-            if await emitter.finish(
-                RunFailed(error=ErrorBody(**error)), "failed", error=error
-            ):
+            if await emitter.finish(RunFailed(error=ErrorBody(**error)), "failed", error=error):
                 self.finished_runs["failed"] += 1
         finally:
             structlog.contextvars.unbind_contextvars("run_id", "user_id")
 
-    async def _complete(
-        self, emitter: Emitter, run: Any, state: RunState, started: float
-    ) -> None:
+    async def _complete(self, emitter: Emitter, run: Any, state: RunState, started: float) -> None:
         answer = state.answer or ""
         report_id = new_id() if state.report is not None else None
 
-        async def writes(conn: AsyncConnection) -> None:
-            await threads.add_message(conn, run.thread_id, "assistant", answer, run.id)
+        def writes(conn: Connection) -> None:
+            threads.add_message(conn, run.thread_id, "assistant", answer, run.id)
             if report_id is not None and state.report is not None:
                 body = {"id": report_id, "run_id": run.id, **state.report}
-                await conn.execute(
-                    insert(Report).values(
-                        id=report_id, run_id=run.id, user_id=run.user_id, body=body,
-                        markdown=state.report.get("markdown", answer), created_at=utc_now(),
-                    )
+                conn.execute(
+                    insert(Report),
+                    {
+                        "id": report_id,
+                        "run_id": run.id,
+                        "user_id": run.user_id,
+                        "body": body,
+                        "markdown": state.report.get("markdown", answer),
+                        "created_at": utc_now(),
+                    },
                 )
 
         duration_ms = round((time.perf_counter() - started) * 1000)
@@ -238,50 +277,32 @@ class Runner:
             self.finished_runs["completed"] += 1
             log.info("run.completed", duration_ms=duration_ms)
 
-    async def _claim(self, handle: RunHandle) -> Any | None:
+    def _claim(self, conn: Connection, handle: RunHandle) -> tuple[Any, int] | None:
         """Mark the run running (a resume counts an attempt); None if it is not ours to run."""
-        async with self.db.write() as conn:
-            values: dict[str, Any] = {
-                "status": "running",
-                "started_at": func.coalesce(Run.started_at, utc_now()),
-            }
-            if handle.resume:
-                values["attempt"] = Run.attempt + 1
-            claimed = await conn.execute(
-                update(Run)
-                .where(
-                    Run.id == handle.run_id,
-                    Run.status.in_(ACTIVE_STATUSES if handle.resume else ("queued",)),
-                )
-                .values(**values)
-            )
-            if claimed.rowcount != 1:
-                return None
-            return (await conn.execute(select(Run).where(Run.id == handle.run_id))).one()
-
-    async def _last_seq(self, run_id: str) -> int:
-        async with self.db.read() as conn:
-            return await conn.scalar(
-                select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)
-            ) or 0
-
-    async def _open_agent(self, run_id: str) -> str | None:
-        """The agent that had started and not completed when the run was lost, if any."""
-        open_agent = None
-        for _, kind, body in await run_rows.events_after(self.db, run_id, 0):
-            if kind in {"agent_started", "agent_completed"}:
-                open_agent = json.loads(body)["data"]["agent"] if kind == "agent_started" else None
-        return open_agent
+        claimed = conn.execute(
+            _resume if handle.resume else _claim, {"run": handle.run_id, "now": utc_now()}
+        )
+        if claimed.rowcount != 1:
+            return None
+        run = conn.execute(_run_row, {"run": handle.run_id}).one()
+        return run, (run_rows.last_seq(conn, run.id) if handle.resume else 1)
 
     async def resume_interrupted(self) -> int:
         """Resume the runs a previous process left active (embedded mode: one process)."""
-        async with self.db.read() as conn:
-            run_ids = list(
-                await conn.scalars(select(Run.id).where(Run.status.in_(ACTIVE_STATUSES)))
-            )
+        run_ids = await self.db.read(
+            lambda conn: list(conn.scalars(select(Run.id).where(Run.status.in_(ACTIVE_STATUSES))))
+        )
         for run_id in run_ids:
             await self.queue.submit(run_id, resume=True)
         if run_ids:
             log.info("runs.resumed", runs=len(run_ids))
         return len(run_ids)
 
+
+def _open_agent(conn: Connection, run_id: str) -> str | None:
+    """The agent that had started and not completed when the run was lost, if any."""
+    open_agent = None
+    for _, kind, body in run_rows.events_after(conn, run_id, 0):
+        if kind in {"agent_started", "agent_completed"}:
+            open_agent = json.loads(body)["data"]["agent"] if kind == "agent_started" else None
+    return open_agent

@@ -18,7 +18,9 @@ from netra.errors import RunError
 from netra.runtime.context import RunContext
 
 
-async def over_dataset(ctx: RunContext, analysis: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+async def over_dataset(
+    ctx: RunContext, analysis: Callable[..., Any], *args: Any, **kwargs: Any
+) -> Any:
     """Run ``analysis(dataset_path, *args, **kwargs)`` in a thread; return it as JSON data."""
     if ctx.dataset is None:
         raise RunError("this run has no dataset to analyse")

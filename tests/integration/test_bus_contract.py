@@ -1,0 +1,77 @@
+"""The event bus contract, run against the in-process and the Redis implementation."""
+
+import asyncio
+import uuid
+
+from netra.runtime.bus import Delivery
+
+
+def _user() -> str:
+    return f"user-{uuid.uuid4().hex}"
+
+
+async def _next(subscription, timeout=2.0):
+    return await asyncio.wait_for(subscription.get(), timeout)
+
+
+async def _settle(bus):
+    await asyncio.sleep(0.05 if type(bus).__name__ == "RedisBus" else 0)
+
+
+async def test_a_subscriber_receives_its_users_events_in_order(bus):
+    user = _user()
+    async with bus.subscribe(user) as subscription:
+        await _settle(bus)
+        for seq in range(1, 6):
+            await bus.publish(user, Delivery("agent_started", f"body-{seq}", "run", seq))
+        received = [await _next(subscription) for _ in range(5)]
+    assert [d.seq for d in received] == [1, 2, 3, 4, 5]
+    assert received[0] == Delivery("agent_started", "body-1", "run", 1)
+
+
+async def test_every_subscription_of_a_user_receives_each_event(bus):
+    user = _user()
+    async with bus.subscribe(user) as first, bus.subscribe(user) as second:
+        await _settle(bus)
+        await bus.publish(user, Delivery("run_started", "b", "r", 1))
+        assert (await _next(first)).body == "b"
+        assert (await _next(second)).body == "b"
+
+
+async def test_no_event_crosses_to_another_user(bus):
+    alice, bob = _user(), _user()
+    async with bus.subscribe(alice) as alice_sub, bus.subscribe(bob) as bob_sub:
+        await _settle(bus)
+        await bus.publish(alice, Delivery("run_started", "for-alice", "r1", 1))
+        await bus.publish(bob, Delivery("run_started", "for-bob", "r2", 1))
+        assert (await _next(alice_sub)).body == "for-alice"
+        assert (await _next(bob_sub)).body == "for-bob"
+        await asyncio.sleep(0.1)
+        assert alice_sub._queue.empty() and bob_sub._queue.empty()
+
+
+async def test_after_unsubscribing_nothing_more_arrives(bus):
+    user = _user()
+    async with bus.subscribe(user) as subscription:
+        await _settle(bus)
+    await bus.publish(user, Delivery("run_started", "late", "r", 1))
+    await asyncio.sleep(0.1)
+    assert subscription._queue.empty()
+
+
+async def test_control_notices_travel_like_events(bus):
+    user = _user()
+    async with bus.subscribe(user) as subscription:
+        await _settle(bus)
+        await bus.publish(user, Delivery("session_revoked", "session-1"))
+        notice = await _next(subscription)
+    assert (notice.type, notice.body, notice.run_id, notice.seq) == (
+        "session_revoked",
+        "session-1",
+        None,
+        None,
+    )
+
+
+async def test_the_bus_answers_its_health_check(bus):
+    await bus.ping()
