@@ -131,7 +131,7 @@ async def test_a_second_active_run_on_a_thread_is_refused_by_the_database(db):
 
 
 async def test_a_failing_unit_does_not_spoil_the_units_committed_with_it(db):
-    user_id, thread_id, run_id = await _run(db)
+    user_id, thread_id, _ = await _run(db)
     duplicate = _run_values(user_id, thread_id, status="queued")
     fine = [_run_values(user_id, str(uuid.uuid4()), status="completed") for _ in range(5)]
 
@@ -164,7 +164,7 @@ async def test_a_failing_unit_does_not_spoil_the_units_committed_with_it(db):
     assert [r for i, r in enumerate(results) if i != 2] == [None] * 5
     stored = await db.read(
         lambda conn: set(
-            conn.scalars(select(Run.id).where(Run.id.in_([v["id"] for v in fine + [duplicate]])))
+            conn.scalars(select(Run.id).where(Run.id.in_([v["id"] for v in [*fine, duplicate]])))
         )
     )
     assert stored == {v["id"] for v in fine}
