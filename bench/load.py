@@ -169,6 +169,7 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
         *(user_loop(ws_url, t, args.question, time.monotonic() + 1, warmup, True) for t in tokens)
     )
     cpu_before = proc_cpu_seconds(pid)
+    client_before = proc_cpu_seconds(os.getpid())
     started = time.monotonic()
     stop_at = started + args.duration
     await asyncio.gather(
@@ -176,6 +177,7 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
     )
     elapsed = time.monotonic() - started
     cpu = proc_cpu_seconds(pid) - cpu_before
+    client_cpu = proc_cpu_seconds(os.getpid()) - client_before
     rss, peak = proc_memory_mib(pid)
     runs = len(stats.completion)
     return {
@@ -196,6 +198,8 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
         },
         "completion_mean_ms": round(statistics.fmean(stats.completion) * 1000, 1) if runs else None,
         "server_cpu_ms_per_run": round(cpu / max(1, runs) * 1000, 2),
+        "server_cpu_busy": round(cpu / elapsed, 2),
+        "client_cpu_busy": round(client_cpu / elapsed, 2),
         "server_rss_mib": round(rss, 1),
         "server_peak_rss_mib": round(peak, 1),
         "machine": (
@@ -221,7 +225,9 @@ def main() -> None:
     if args.client_cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.client_cpu})
     port = free_port()
-    with tempfile.TemporaryDirectory(prefix="netra-bench-") as folder:
+    with tempfile.TemporaryDirectory(
+        prefix="netra-bench-", dir=os.environ.get("BENCH_DIR")
+    ) as folder:
         server = start_server(Path(folder), port, args.server_cpu or None)
         try:
             result = asyncio.run(measure(args, port, server.pid))

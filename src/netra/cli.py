@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "ingest":
         from netra.ingest_command import ingest
 
+        _migrate(settings)
         return asyncio.run(ingest(settings, args.file, args.email, args.name))
     print("netra worker: the distributed queue is not available yet", file=sys.stderr)
     return 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,14 @@ class Datasets:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    async def import_file(self, user_id: str, upload: Path, name: str) -> dict[str, Any]:
+    async def import_file(
+        self, user_id: str, upload: Path, name: str, *, ingest: Callable[..., Any] | None = None
+    ) -> dict[str, Any]:
+        """Ingest ``upload`` (with ``ingest``, default: no progress display) and record it."""
         dataset_id = new_id()
         dest = self.path(user_id, dataset_id)
-        result = await asyncio.to_thread(analytics.ingest_file, upload, dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        result = await asyncio.to_thread(ingest or analytics.ingest_file, upload, dest)
         return await self._record(user_id, dataset_id, name, result.source, dest)
 
     async def create_demo(self, user_id: str, rows_: int, seed: int) -> dict[str, Any]:

@@ -16,80 +16,112 @@ from netra.runtime.context import RunContext
 TOP = 3
 
 
-def _scope(evidence: dict[str, Any]) -> str:
-    parts = []
-    for key in ("model", "from_model", "features", "feature", "provider", "providers"):
-        value = evidence.get(key)
-        if value:
-            shown = ", ".join(map(str, value[:3])) if isinstance(value, list) else str(value)
-            parts.append(f"{key.replace('_', ' ')} {shown}")
-    return "; ".join(parts) or "the affected calls"
+def _parts(item: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+    """The largest parts of a recommendation's evidence (per model, provider or pair)."""
+    parts = item.get("evidence", {}).get("parts", [])
+    return sorted(parts, key=lambda part: -float(part.get("saving", 0)))[:limit]
+
+
+def _models(item: dict[str, Any]) -> str:
+    shown = [
+        f"{part['model']} ({count(part['requests'])} requests)"
+        for part in _parts(item)
+        if "model" in part
+    ]
+    return ", ".join(shown) or "the affected models"
+
+
+def _caching_how(models: list[str]) -> str:
+    how = []
+    if any(m.startswith(("gpt", "o1", "o3", "o4")) for m in models):
+        how.append("OpenAI caches prefixes of 1,024+ tokens by itself once they come first")
+    if any(m.startswith("claude") for m in models):
+        how.append("for Anthropic add a cache_control breakpoint after the prefix")
+    if any(m.startswith("gemini") for m in models):
+        how.append("for Google create a context cache for the prefix")
+    return "; ".join(how) or "enable the provider's prompt caching for the prefix"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _steps(item: dict[str, Any]) -> tuple[list[str], str, str, str]:
-    """(steps, effort, validation, rollback) for one recommendation kind."""
-    evidence = item.get("evidence", {})
-    scope = _scope(evidence)
+    """(steps, effort, validation, rollback) for one recommendation, from its evidence."""
     n = count(item["affected_requests"])
+    saving = usd(item["monthly_savings_usd"])
     match item["kind"]:
         case "response_cache":
             return (
                 [
-                    f"Add a response cache keyed by (model, full prompt hash) in front of {scope}.",
-                    "Set a TTL that matches how long an answer stays valid (start with 24 h).",
-                    "Bypass the cache for requests with temperature > 0 that must vary.",
+                    f"Put a response cache keyed by (model, prompt hash) in front of the calls "
+                    f"that repeat: {_models(item)}.",
+                    "Give entries a TTL that matches how long an answer stays valid (start with "
+                    "24 h) and bypass the cache where answers must vary.",
                 ],
                 "medium",
-                f"The cache hit rate should approach the {n} repeated requests seen; spend on "
-                "those prompts should drop accordingly within a week.",
-                "Turn the cache off with a feature flag; requests go to the provider again.",
+                f"The cache should serve the {n} repeats; spend should fall by about {saving} "
+                "a month.",
+                "Turn the cache off with a flag: every request goes to the provider again.",
             )
         case "model_routing":
-            target = evidence.get("to_model") or evidence.get("sibling") or "the cheaper sibling"
+            rules = [
+                f"route {part['model']} requests with ≤ 1,000 input and ≤ 300 output tokens to "
+                f"{part['sibling']} ({count(part['requests'])} requests)"
+                for part in _parts(item)
+                if "sibling" in part
+            ]
             return (
                 [
-                    f"Add a routing rule: requests of {scope} with ≤ 1,000 input and ≤ 300 "
-                    f"output tokens go to {target}.",
-                    "Ship it behind a percentage rollout (10% → 50% → 100%).",
-                    "Compare answer quality on a sample of routed requests (evals or review).",
+                    "Add routing rules in the LLM client or gateway: " + "; ".join(rules) + ".",
+                    "Roll them out to 10%, then 50%, then 100% of the traffic.",
+                    "Compare answer quality of routed and unrouted requests on a sample "
+                    "(evals or review) before each step.",
                 ],
                 "low",
-                f"Spend of the {n} small requests should fall to the sibling's prices; watch "
-                "quality metrics and error rates of the routed share.",
-                "Set the rollout percentage back to 0%: all requests use the original model.",
+                f"Spend of the {n} small requests should fall by about {saving} a month with "
+                "no drop in quality metrics.",
+                "Set the rollout back to 0%: every request uses the original model.",
             )
         case "prompt_caching":
+            models = [part["model"] for part in _parts(item) if "model" in part]
             return (
                 [
-                    f"Move the shared prefix of {scope} to the start of the prompt, unchanged "
-                    "between calls.",
-                    "OpenAI caches prefixes of 1,024+ tokens automatically; for Anthropic add "
-                    "cache_control breakpoints after the prefix; for Google use context caching.",
-                    "Check the provider's usage fields report cache-read tokens.",
+                    f"Put the shared prefix (system prompt, instructions) first and unchanged "
+                    f"in the requests of {_models(item)}.",
+                    _sentence(_caching_how(models)),
+                    "Check that the usage logs now report cache-read tokens.",
                 ],
                 "low",
-                "cache_read_tokens in the usage logs should rise and input spend fall.",
-                "Remove the cache breakpoints or reorder the prompt as before.",
+                f"cache_read_tokens should rise and input spend fall by about {saving} a month.",
+                "Remove the cache breakpoints (or restore the prompt order).",
             )
         case "batch_api":
+            providers = ", ".join(
+                f"{part['provider']} ({count(part['requests'])} requests)"
+                for part in _parts(item)
+                if "provider" in part
+            )
             return (
                 [
-                    f"Send the non-interactive requests of {scope} through the provider's batch "
-                    "API (OpenAI Batch, Anthropic Message Batches, Vertex batch prediction).",
-                    "Collect results asynchronously; they arrive within 24 h.",
+                    f"Send the requests nobody waits for through the batch API of: {providers} "
+                    "(OpenAI Batch, Anthropic Message Batches, Google batch prediction).",
+                    "Collect the results asynchronously (within 24 h) and mark the jobs batch.",
                 ],
                 "medium",
-                f"The {n} batched requests should be billed at the 50% batch discount.",
-                "Switch the job back to synchronous calls.",
+                f"The {n} batched requests should be billed at the 50% batch discount: about "
+                f"{saving} a month.",
+                "Switch the jobs back to synchronous calls.",
             )
         case _:
             return (
                 [
-                    f"Find why the failing requests of {scope} fail (logs by status and model).",
-                    "Add retries with backoff only for retryable errors; fix request validation.",
+                    f"Find why requests fail, model by model: {_models(item)}.",
+                    "Retry only retryable errors (with backoff), validate inputs before "
+                    "sending, and raise timeouts that cut long answers.",
                 ],
                 "medium",
-                "The error share and the spend on failed requests should fall.",
+                "The share of failed requests, and the spend on them, should fall.",
                 "Revert the client change.",
             )
 
@@ -98,8 +130,8 @@ class Actions:
     name = "actions"
 
     async def run(self, ctx: RunContext, state: RunState) -> dict[str, Any]:
-        found = state.recommendations or {"recommendations": []}
-        top = [item for item in found["recommendations"] if item["monthly_savings_usd"] > 0][:TOP]
+        found = state.recommendations or {"items": []}
+        top = [item for item in found["items"] if item["monthly_savings_usd"] > 0][:TOP]
         await ctx.think(
             self.name,
             f"Planning how to implement the top {len(top)} recommendations, largest saving first.",

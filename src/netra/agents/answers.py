@@ -15,20 +15,11 @@ from netra.agents.state import RunState
 from netra.protocol import rfc3339
 from netra.runtime.context import RunContext
 
-SECONDS_PER_DAY = 86_400
 TOP_ROWS = 5
 
 
 def _when(value: str | None) -> str | None:
     return rfc3339(datetime.fromisoformat(value)) if value else None
-
-
-def period_days(start: str | None, end: str | None) -> float:
-    """(last − first timestamp) in seconds / 86,400, not rounded, at least 1."""
-    if not start or not end:
-        return 1.0
-    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    return max(1.0, seconds / SECONDS_PER_DAY)
 
 
 def _rows(breakdown: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -39,22 +30,20 @@ def report_for(ctx: RunContext, state: RunState) -> dict[str, Any]:
     found = state.analyses
     summary = found["summary"]
     savings = state.recommendations or {}
-    findings: list[dict[str, Any]] = []
-    for anomaly in (found.get("anomalies") or {}).get("anomalies", []):
-        findings.append({"kind": "anomaly", **anomaly})
-    if found.get("latency"):
-        findings.append({"kind": "latency", **found["latency"]})
-    if found.get("growth"):
-        findings.append({"kind": "growth", **found["growth"]})
-    if found.get("user"):
-        findings.append({"kind": "user_cost", **found["user"]})
+    findings: list[dict[str, Any]] = [
+        {"kind": "anomaly", **anomaly}
+        for anomaly in (found.get("anomalies") or {}).get("items", [])
+    ]
+    for key, kind in (("latency", "latency"), ("growth", "growth"), ("user", "user_cost")):
+        if found.get(key):
+            findings.append({"kind": kind, **found[key]})
     breakdowns = {
         key: _rows(found.get(key)) for key in ("by_model", "by_feature", "by_user", "by_day")
     }
     for key, value in found.items():  # other breakdowns the question asked for
         if key.startswith("by_") and key not in breakdowns:
             breakdowns[key] = _rows(value)
-    recommendations = savings.get("recommendations", [])
+    recommendations = savings.get("items", [])
     report = {
         "dataset_id": ctx.dataset.id if ctx.dataset else None,
         "question": state.message,
@@ -62,7 +51,7 @@ def report_for(ctx: RunContext, state: RunState) -> dict[str, Any]:
         "period": {
             "start": _when(summary["period_start"]),
             "end": _when(summary["period_end"]),
-            "days": round(period_days(summary["period_start"], summary["period_end"]), 6),
+            "days": summary["period_days"],
         },
         "totals": {
             "cost_usd": summary["total_cost_usd"],
@@ -125,11 +114,11 @@ def _charts(
 def answer_for(state: RunState) -> str:
     report = state.report or {}
     kind = state.intent.kind
-    parts = [_headline(report)]
+    parts = [_headline(report)] if kind in {"spend", "optimize"} else []
     if kind == "spend":
         parts += _spend(report, state.intent.dimensions)
     elif kind == "latency":
-        parts += _latency(report)
+        parts += _latency(report, state.intent.model)
     elif kind == "growth":
         parts += _growth(report)
     elif kind == "user_cost":
@@ -174,39 +163,63 @@ def _spend(report: dict[str, Any], dimensions: list[str]) -> list[str]:
     return parts
 
 
-def _latency(report: dict[str, Any]) -> list[str]:
+def _latency(report: dict[str, Any], model: str | None) -> list[str]:
     latency = next((f for f in report["findings"] if f["kind"] == "latency"), None)
-    if not latency or not latency.get("rows"):
-        return ["No latency was recorded in this data."]
-    lines = ["| model | feature | p50 ms | p95 ms | requests |", "|---|---|---:|---:|---:|"]
-    for row in latency["rows"][:10]:
+    if not latency or not latency.get("groups"):
+        named = f" for {model}" if model else ""
+        return [f"No latency was recorded{named} in this data."]
+    by = latency["by"]
+    lines = [
+        "| " + " | ".join(by) + " | p50 ms | p95 ms | requests |",
+        "|" + "---|" * len(by) + "---:|---:|---:|",
+    ]
+    for row in latency["groups"][:10]:
+        keys = " | ".join(str(row["group"].get(name) or "-") for name in by)
         lines.append(
-            f"| {row.get('model') or '-'} | {row.get('feature') or '-'} | "
-            f"{row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {count(row['requests'])} |"
+            f"| {keys} | {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {count(row['requests'])} |"
         )
-    return ["**Latency**\n\n" + "\n".join(lines)]
+    title = f"**Latency of {model}**" if model else "**Latency**"
+    return [title + "\n\n" + "\n".join(lines)]
 
 
 def _growth(report: dict[str, Any]) -> list[str]:
     growth = next((f for f in report["findings"] if f["kind"] == "growth"), None)
-    if not growth or not growth.get("rows"):
-        return ["Not enough data to compare the last two weeks."]
-    top = growth["rows"][0]
-    return [
+    if not growth or not growth.get("features"):
+        return ["There is not enough data to compare the last two weeks."]
+    top = growth.get("top")
+    window = (
+        f"{growth['recent_start']} to {growth['recent_end']} against "
+        f"{growth['previous_start']} to {growth['previous_end']}"
+    )
+    if top is None:
+        return [f"No feature grew ({window})."]
+    lines = [
         f"**{top['feature']}** grew most: {usd(top['previous_cost_usd'])} → "
-        f"{usd(top['current_cost_usd'])} ({usd(top['change_usd'])} more) in the last "
-        f"{growth['days']} days against the {growth['days']} before."
+        f"{usd(top['recent_cost_usd'])} (+{usd(top['growth_usd'])}) over the last "
+        f"{growth['days']} days ({window})."
     ]
+    others = [f for f in growth["features"][1:TOP_ROWS] if f["growth_usd"] > 0]
+    lines += [
+        f"- {f['feature']}: +{usd(f['growth_usd'])} ({usd(f['previous_cost_usd'])} → "
+        f"{usd(f['recent_cost_usd'])})"
+        for f in others
+    ]
+    return ["\n".join(lines)]
 
 
 def _user(report: dict[str, Any], user: str | None) -> list[str]:
     found = next((f for f in report["findings"] if f["kind"] == "user_cost"), None)
     if not found or not found.get("requests"):
         return [f"User {user} has no requests in this data."]
-    return [
-        f"User **{user}** cost **{usd(found['cost_usd'])}** over "
-        f"{count(found['requests'])} requests."
+    parts = [
+        f"User **{found['user']}** cost **{usd(found['cost_usd'])}** over "
+        f"{count(found['requests'])} requests ({percent(found['share'])} of all spend)."
     ]
+    if found.get("by_model"):
+        parts.append("**By model**\n\n" + _table(found["by_model"], "model"))
+    if found.get("by_feature"):
+        parts.append("**By feature**\n\n" + _table(found["by_feature"], "feature"))
+    return parts
 
 
 def _savings(report: dict[str, Any]) -> list[str]:

@@ -21,8 +21,9 @@ class Data:
         summary = found["summary"]
         await ctx.think(
             self.name,
-            f"The dataset has {summary['rows']:,} rows from {summary['period_start']} to "
-            f"{summary['period_end']}; running the analyses a {intent.kind} question needs.",
+            f"The dataset has {summary['rows']:,} rows over {summary['period_days']:.1f} days "
+            f"({(summary['period_start'] or '')[:10]} to {(summary['period_end'] or '')[:10]}); "
+            f"running the analyses this question needs ({intent.kind.replace('_', ' ')}).",
         )
         if intent.kind in {"spend", "optimize"}:
             for by in intent.dimensions[:MAX_BREAKDOWNS]:

@@ -20,10 +20,8 @@ class Optimization:
             "batch API, error waste) over the data, each on its own and then combined.",
         )
         found = await ctx.call(self.name, savings.find_savings)
-        ranked = sorted(
-            found["recommendations"], key=lambda item: item["monthly_savings_usd"], reverse=True
-        )
-        found["recommendations"] = ranked
+        ranked = sorted(found["items"], key=lambda item: -item["monthly_savings_usd"])
+        found["items"] = ranked
         state.recommendations = found
         worthwhile = [item for item in ranked if item["monthly_savings_usd"] > 0]
         if worthwhile:

@@ -51,7 +51,6 @@ class Reporting:
         await ctx.think(self.name, "Writing the answer and the report from the computed figures.")
         state.report = report_for(ctx, state)
         state.answer = answer_for(state)
-        state.report["markdown"] = state.answer
         return {
             "answer_chars": len(state.answer),
             "report": True,

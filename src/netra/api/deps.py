@@ -11,7 +11,7 @@ from netra.errors import Unauthorized
 from netra.resources import Resources
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
     return request.app.state.resources  # type: ignore[no-any-return]
 
 

@@ -264,7 +264,7 @@ class Runner:
                         "run_id": run.id,
                         "user_id": run.user_id,
                         "body": body,
-                        "markdown": state.report.get("markdown", answer),
+                        "markdown": answer,
                         "created_at": utc_now(),
                     },
                 )

@@ -19,11 +19,6 @@ async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Any:
     return await over_dataset(ctx, analytics.spend_breakdown, by, limit=limit)
 
 
-async def daily_trend(ctx: RunContext) -> Any:
-    """Spend and requests per day over the whole period."""
-    return await over_dataset(ctx, analytics.daily_trend)
-
-
 async def feature_growth(ctx: RunContext, days: int = 7) -> Any:
     """Spend per feature in the last ``days`` against the ``days`` before."""
     return await over_dataset(ctx, analytics.feature_growth, days=days)

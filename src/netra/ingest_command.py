@@ -1,0 +1,53 @@
+"""``netra ingest FILE --email E``: import a usage file for an account, with a progress bar.
+
+Works beside a running server: both share the database and the data folder, and SQLite
+writers wait for each other.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from netra import analytics
+from netra.config import Settings
+from netra.datasets import Datasets
+from netra.db import Database
+from netra.db.tables import User
+from netra.errors import InvalidDataset
+
+
+async def ingest(settings: Settings, file: Path, email: str, name: str | None) -> int:
+    if not file.is_file():
+        print(f"netra ingest: no such file: {file}", file=sys.stderr)
+        return 2
+    db = Database(settings.sqlalchemy_url)
+    try:
+        user_id = await db.read(
+            lambda conn: conn.scalar(select(User.id).where(User.email == email.strip().lower()))
+        )
+        if user_id is None:
+            print(f"netra ingest: no account with the email {email}", file=sys.stderr)
+            return 2
+        datasets = Datasets(db, settings.datasets_dir)
+        try:
+            dataset = await datasets.import_file(
+                user_id, file, name or file.name, ingest=analytics.ingest_cli
+            )
+        except InvalidDataset as exc:
+            where = ", ".join(f"{key} {value}" for key, value in exc.details.items())
+            print(
+                f"netra ingest: refused: {exc.message}" + (f" ({where})" if where else ""),
+                file=sys.stderr,
+            )
+            return 1
+    finally:
+        await db.dispose()
+    print(
+        f"Imported {dataset['rows']:,} rows as dataset {dataset['id']} "
+        f"({dataset['period']['start']} to {dataset['period']['end']}, "
+        f"${dataset['total_cost_usd']:,.2f})"
+    )
+    return 0
