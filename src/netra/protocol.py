@@ -98,7 +98,7 @@ class InvalidMessage(Exception):
 def parse_client(frame: str | bytes) -> StartAgent | StopAgent | Subscribe | Ping:
     try:
         raw = json.loads(frame)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidMessage("the message is not valid JSON", None) from None
     if not isinstance(raw, dict):
         raise InvalidMessage("the message must be a JSON object", None)
@@ -107,7 +107,7 @@ def parse_client(frame: str | bytes) -> StartAgent | StopAgent | Subscribe | Pin
         request_id if isinstance(request_id, str) and len(request_id) <= REQUEST_ID_MAX else None
     )
     kind = raw.get("type")
-    if kind not in CLIENT_TYPES:
+    if not isinstance(kind, str) or kind not in CLIENT_TYPES:
         shown = kind if isinstance(kind, str) else json.dumps(kind)
         raise InvalidMessage(
             f"unknown message type {shown[:64]!r}; expected one of "

@@ -59,10 +59,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        location = [
-            str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")
-        ]
-        field = ".".join(location) or "body"
+        if first.get("type") == "json_invalid":  # the body is not JSON at all
+            field = "body"
+        else:
+            skipped = ("body", "query", "path", "header")
+            field = ".".join(str(p) for p in first.get("loc", ()) if p not in skipped) or "body"
         return JSONResponse(
             error_body(
                 "invalid_request", f"{field}: {first.get('msg', 'invalid')}", {"field": field}

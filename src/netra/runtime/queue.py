@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import structlog
@@ -25,14 +25,17 @@ class RunHandle:
     resume: bool = False
     task: asyncio.Task[None] | None = None
     stop_reason: Literal["cancel", "shutdown"] | None = None
+    started: bool = False  # the executor is running (else it sees stop_reason when it starts)
     finishing: bool = False  # the terminal event is being written: too late to cancel
-    started: asyncio.Event = field(default_factory=asyncio.Event)
 
     def stop(self, reason: Literal["cancel", "shutdown"]) -> bool:
+        """Ask the run to stop; True when this request will reach it."""
         if self.task is None or self.task.done() or self.finishing:
             return False
-        self.stop_reason = reason
-        self.task.cancel()
+        if self.stop_reason is None:
+            self.stop_reason = reason
+            if self.started:
+                self.task.cancel()
         return True
 
 

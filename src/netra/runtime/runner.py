@@ -194,7 +194,15 @@ class Runner:
     # --- execution ---------------------------------------------------------------------
 
     async def execute(self, handle: RunHandle) -> None:
-        claimed = await self.db.write(lambda conn: self._claim(conn, handle))
+        handle.started = True
+        claim = asyncio.ensure_future(self.db.write(lambda conn: self._claim(conn, handle)))
+        try:
+            claimed = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            if handle.stop_reason != "cancel":
+                raise
+            await asyncio.wait([claim])  # stopped while claiming: end it once it is ours
+            claimed = claim.result()
         if claimed is None:
             return
         run, last_seq = claimed
@@ -222,6 +230,8 @@ class Runner:
         started = time.perf_counter()
         structlog.contextvars.bind_contextvars(run_id=run.id, user_id=run.user_id)
         try:
+            if handle.stop_reason == "cancel":
+                raise asyncio.CancelledError  # stopped before it began
             if handle.resume:
                 open_agent = await self.db.read(lambda conn: _open_agent(conn, run.id))
                 await ctx.emit(RunResumed(agent=open_agent, attempt=run.attempt))

@@ -1,0 +1,53 @@
+"""The full optimizer: every analysis of a dataset over one connection.
+
+``analyze(path)`` opens the dataset once with the ``spend`` rollup (``dataset`` module): the
+summary, breakdowns, daily trend, feature growth and anomalies read it; latency reads the
+priced rows; recommendations their own compact table (``savings.prepare``). Each part is
+exactly what its own function returns when called on the path.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+from netra.analytics.breakdowns import (
+    BREAKDOWNS,
+    Breakdown,
+    DailyTrend,
+    FeatureGrowth,
+    daily_trend,
+    feature_growth,
+    spend_breakdown,
+)
+from netra.analytics.dataset import open_dataset
+from netra.analytics.findings import Anomalies, Latency, anomalies, latency_percentiles
+from netra.analytics.recommendations import RecommendationSet, recommendations
+from netra.analytics.result import Result
+from netra.analytics.summary import DatasetSummary, summarize
+
+
+class Analysis(Result):
+    summary: DatasetSummary
+    breakdowns: dict[str, Breakdown]
+    daily: DailyTrend
+    feature_growth: FeatureGrowth
+    anomalies: Anomalies
+    latency: Latency
+    recommendations: RecommendationSet
+
+
+def analyze(
+    path: str | os.PathLike[str], *, breakdown_limit: int | None = 20, day: date | None = None
+) -> Analysis:
+    """Every analysis of the dataset at ``path``; ``day`` is the pricing day (default today)."""
+    with open_dataset(path, rollup=True, day=day) as con:
+        return Analysis(
+            summary=summarize(con),
+            breakdowns={by: spend_breakdown(con, by, breakdown_limit) for by in BREAKDOWNS},
+            daily=daily_trend(con),
+            feature_growth=feature_growth(con),
+            anomalies=anomalies(con),
+            latency=latency_percentiles(con),
+            recommendations=recommendations(con),
+        )

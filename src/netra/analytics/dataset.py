@@ -1,0 +1,76 @@
+"""Opening a usage dataset for analysis: one in-memory DuckDB connection per call.
+
+``open_dataset(path)`` yields a fresh connection holding
+
+- ``stored_usage`` (the Parquet file as stored), ``prices``, ``names`` and ``usage``
+  (``pricing.register_usage``): every row with its cost;
+- ``spend``: the additive facts of the rows — ``rows``, ``requests``, ``input_tokens``,
+  ``output_tokens``, ``cost``, ``unpriced_requests`` (requests without a cost),
+  ``first_at``, ``last_at`` — by ``day``, ``model``, ``provider``, ``feature``, ``user``,
+  ``project`` and ``api_key``. For one analysis it is a view over ``usage``; with
+  ``rollup=True`` it is a table aggregated once, for several analyses sharing the
+  connection (``analyses.analyze``). Every figure read from ``spend`` is a sum, a min or a
+  max, so both give the same answers.
+
+Every analysis takes a ``Source``: a dataset path, or a connection from ``open_dataset``.
+Nothing is shared between calls, so calls may run in parallel threads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import duckdb
+
+from netra.analytics.pricing import register_usage
+
+Source = str | os.PathLike[str] | duckdb.DuckDBPyConnection
+
+_DIMENSIONS = 'day, model, provider, feature, "user", project, api_key'
+_FACTS = {
+    "rollup": """count(*) AS rows, sum(requests) AS requests,
+        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+        sum(cost) AS cost, sum(CASE WHEN cost IS NULL THEN requests ELSE 0 END)
+        AS unpriced_requests, min("timestamp") AS first_at, max("timestamp") AS last_at""",
+    "rows": """1 AS rows, requests, input_tokens, output_tokens, cost,
+        CASE WHEN cost IS NULL THEN requests ELSE 0 END AS unpriced_requests,
+        "timestamp" AS first_at, "timestamp" AS last_at""",
+}
+
+
+@contextmanager
+def open_dataset(
+    path: str | os.PathLike[str], *, rollup: bool = False, day: date | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection with ``stored_usage``, ``prices``, ``usage`` and ``spend`` over ``path``.
+
+    ``day`` is the pricing day (default: today, UTC).
+    """
+    con = duckdb.connect()
+    try:
+        # Result order is always stated by ORDER BY; this lets DuckDB aggregate faster.
+        con.execute("SET preserve_insertion_order = false")
+        register_usage(con, path, day=day)
+        if rollup:
+            con.execute(
+                f"CREATE TABLE spend AS SELECT {_DIMENSIONS}, {_FACTS['rollup']} "
+                "FROM usage GROUP BY ALL"
+            )
+        else:
+            con.execute(f"CREATE VIEW spend AS SELECT {_DIMENSIONS}, {_FACTS['rows']} FROM usage")
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def connect(source: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``source`` itself if it is a connection, else a connection opened on the path."""
+    if isinstance(source, duckdb.DuckDBPyConnection):
+        yield source
+    else:
+        with open_dataset(source) as con:
+            yield con

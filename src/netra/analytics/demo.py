@@ -1,0 +1,436 @@
+"""Demo usage data: a plausible company's LLM traffic, deterministic from a seed (DATA.md §5).
+
+``write_demo(path, rows, seed)`` writes a canonical dataset (``schema.COLUMNS``) covering the
+``DAYS`` days that end on ``END`` (fixed, so a seed always gives the same file):
+
+- five features with their own models, prompt sizes and habits: ``chat-assistant``,
+  ``summarize``, ``classify``, ``nightly-batch``, ``agent``; OpenAI, Anthropic and Google
+  models that the catalog knows, several with a cheaper sibling, and ``classify`` sends many
+  small requests (so model routing has something to show);
+- a daily rhythm (interactive traffic peaks mid-afternoon UTC, nightly jobs run 01:00-04:00)
+  and a weekly one (weekends are quieter), with traffic growing over the period;
+- repeated prompts (a pool of popular prompts per feature: same ``prompt_hash``, model and
+  input), shared system prompts (``prefix_hash``, ``prefix_tokens``; the agent already reads
+  half of its prefixes from the provider cache), non-interactive nightly jobs (a quarter
+  already on a batch API), a few percent of errors;
+- one spend spike: on ``SPIKE_DAY`` a runaway agent sends very large requests;
+- users ``u1`` … ``uN`` with a long tail; ``provider`` and a billed ``cost_usd`` only on the
+  fifth of rows that went through the company's gateway (``cost_usd`` is then the catalog
+  price on ``END``), so most rows are priced by the analytics engine.
+
+Rows are generated with numpy (``default_rng(seed)``) in chunks of ``CHUNK_ROWS`` and sorted
+by time within a chunk; ``row_no`` is the position in the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from netra.analytics import catalog
+from netra.analytics.schema import COLUMNS
+
+DAYS: Final = 42
+END: Final = date(2025, 6, 30)  # the last day of the demo period
+START: Final = END - timedelta(days=DAYS - 1)
+SPIKE_DAY: Final = DAYS - 6  # index of the spike day (2025-06-25)
+SPIKE_SHARE: Final = 0.004  # of the rows, on top of the spike day's normal traffic
+CHUNK_ROWS: Final = 1_000_000
+GATEWAY_SHARE: Final = 0.2  # rows with provider and billed cost_usd
+
+_ARROW_TYPES: Final = {
+    "BIGINT": pa.int64(),
+    "TIMESTAMP": pa.timestamp("us"),
+    "VARCHAR": pa.string(),
+    "DOUBLE": pa.float64(),
+    "BOOLEAN": pa.bool_(),
+}
+SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS])
+# Low-cardinality text columns; the others are written plain, which is faster to write.
+DICTIONARY_COLUMNS: Final = [
+    "model",
+    "provider",
+    "status",
+    "user",
+    "feature",
+    "project",
+    "api_key",
+    "prefix_hash",
+]
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    provider: str
+    base_ms: float  # latency before the first token
+    ms_per_output_token: float
+
+
+MODELS: Final = (
+    Model("gpt-4o", "openai", 550, 11),
+    Model("gpt-4o-2024-08-06", "openai", 550, 11),
+    Model("gpt-4o-mini", "openai", 330, 7),
+    Model("gpt-4.1", "openai", 600, 12),
+    Model("o1", "openai", 3_500, 25),
+    Model("claude-sonnet-4-5", "anthropic", 900, 14),
+    Model("claude-sonnet-4-20250514", "anthropic", 850, 14),
+    Model("claude-3-5-sonnet-20241022", "anthropic", 800, 13),
+    Model("gemini-2.5-flash", "google", 350, 5),
+    Model("gemini-1.5-pro-002", "google", 700, 10),
+    Model("gemini-2.5-pro", "google", 1_400, 12),
+)
+_MODEL_INDEX: Final = {model.name: index for index, model in enumerate(MODELS)}
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    share: float
+    project: str
+    api_keys: tuple[str, ...]
+    models: tuple[tuple[str, float], ...]  # model name, share
+    prefixes: tuple[int, ...]  # system prompt lengths (one prefix_hash each)
+    input_median: float  # tokens after the prefix, log-normal
+    input_sigma: float
+    output_median: float
+    output_sigma: float
+    repeat_share: float  # requests that repeat a popular prompt
+    error_share: float
+    interactive_share: float
+    batch_share: float  # of the non-interactive requests, already on a batch API
+    cached_share: float = 0.0  # Anthropic requests already reading their prefix from cache
+    nightly: bool = False
+
+
+FEATURES: Final = (
+    Feature(
+        "chat-assistant",
+        0.36,
+        "web-app",
+        ("key-web", "key-mobile"),
+        (
+            ("gpt-4o", 0.35),
+            ("claude-sonnet-4-5", 0.3),
+            ("gemini-2.5-flash", 0.2),
+            ("gpt-4o-mini", 0.15),
+        ),
+        (1_400, 1_650),
+        600,
+        0.9,
+        250,
+        0.7,
+        0.06,
+        0.02,
+        1.0,
+        0.0,
+    ),
+    Feature(
+        "summarize",
+        0.2,
+        "docs",
+        ("key-docs",),
+        (
+            ("gpt-4o-2024-08-06", 0.45),
+            ("claude-3-5-sonnet-20241022", 0.3),
+            ("gemini-1.5-pro-002", 0.25),
+        ),
+        (900,),
+        3_500,
+        0.8,
+        220,
+        0.5,
+        0.1,
+        0.02,
+        0.85,
+        0.0,
+    ),
+    Feature(
+        "classify",
+        0.24,
+        "support",
+        ("key-support",),
+        (("gpt-4.1", 0.45), ("gpt-4o", 0.3), ("claude-sonnet-4-20250514", 0.25)),
+        (450,),
+        250,
+        0.6,
+        12,
+        0.5,
+        0.3,
+        0.01,
+        1.0,
+        0.0,
+    ),
+    Feature(
+        "nightly-batch",
+        0.1,
+        "data-platform",
+        ("key-data",),
+        (("gpt-4.1", 0.4), ("claude-sonnet-4-20250514", 0.3), ("gemini-2.5-pro", 0.3)),
+        (2_000,),
+        6_000,
+        0.7,
+        600,
+        0.6,
+        0.05,
+        0.03,
+        0.0,
+        0.25,
+        nightly=True,
+    ),
+    Feature(
+        "agent",
+        0.1,
+        "ops-agent",
+        ("key-agent",),
+        (("claude-sonnet-4-5", 0.5), ("o1", 0.2), ("gemini-2.5-pro", 0.3)),
+        (3_000,),
+        9_000,
+        0.8,
+        900,
+        0.7,
+        0.01,
+        0.06,
+        1.0,
+        0.0,
+        cached_share=0.5,
+    ),
+)
+AGENT: Final = len(FEATURES) - 1
+MAX_INPUT_TOKENS: Final = 120_000  # keeps every demo request in the catalog's base tier
+
+
+def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) -> None:
+    """Write ``rows`` demo usage rows to the Parquet file ``path`` (see module docstring)."""
+    rng = np.random.default_rng(seed)
+    users = max(8, min(400, rows // 250))
+    pools = [_pool(rng, feature, max(20, rows // 2_000)) for feature in FEATURES]
+    prices = _gateway_prices()
+    spike = max(1, round(rows * SPIKE_SHARE)) if rows >= 100 else 0
+    with pq.ParquetWriter(
+        os.fspath(path),
+        SCHEMA,
+        use_dictionary=DICTIONARY_COLUMNS,
+        write_statistics=["row_no", "timestamp"],
+    ) as writer:
+        done = 0
+        normal_left, spike_left = rows - spike, spike
+        while normal_left + spike_left > 0:
+            size = min(CHUNK_ROWS, normal_left + spike_left)
+            spike_part = round(spike_left * size / (normal_left + spike_left))
+            chunk = _chunk(rng, size - spike_part, spike_part, users, pools, prices, done)
+            writer.write_table(chunk)
+            done += size
+            normal_left -= size - spike_part
+            spike_left -= spike_part
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """A feature's popular prompts: each has a fixed model, input size and prefix."""
+
+    model: np.ndarray
+    input_tokens: np.ndarray
+    prefix: np.ndarray
+    weights: np.ndarray
+
+
+def _pool(rng: np.random.Generator, feature: Feature, size: int) -> _Pool:
+    weights = 1.0 / np.arange(1, size + 1) ** 0.9
+    return _Pool(
+        model=_pick_models(rng, feature, size),
+        input_tokens=_lognormal(rng, feature.input_median, feature.input_sigma, size),
+        prefix=rng.integers(0, len(feature.prefixes), size),
+        weights=weights / weights.sum(),
+    )
+
+
+def _chunk(
+    rng: np.random.Generator,
+    normal: int,
+    spike: int,
+    users: int,
+    pools: list[_Pool],
+    prices: np.ndarray,
+    first_row: int,
+) -> pa.Table:
+    n = normal + spike
+    shares = np.array([feature.share for feature in FEATURES])
+    feature = np.concatenate(
+        [rng.choice(len(FEATURES), normal, p=shares / shares.sum()), np.full(spike, AGENT)]
+    )
+    is_spike = np.arange(n) >= normal
+    model = np.zeros(n, np.int64)
+    tail = np.zeros(n)
+    prefix_index = np.zeros(n, np.int64)
+    prompt = np.full(n, -1, np.int64)  # popular prompt id, -1 for a unique prompt
+    day = np.zeros(n, np.int64)
+    second = np.zeros(n)
+    for index, spec in enumerate(FEATURES):
+        rows = np.flatnonzero(feature == index)
+        count = rows.size
+        model[rows] = _pick_models(rng, spec, count)
+        tail[rows] = _lognormal(rng, spec.input_median, spec.input_sigma, count)
+        prefix_index[rows] = rng.integers(0, len(spec.prefixes), count)
+        repeat = rows[rng.random(count) < spec.repeat_share]
+        pool = pools[index]
+        chosen = rng.choice(pool.weights.size, repeat.size, p=pool.weights)
+        prompt[repeat] = index * 1_000_000 + chosen
+        model[repeat] = pool.model[chosen]
+        tail[repeat] = pool.input_tokens[chosen]
+        prefix_index[repeat] = pool.prefix[chosen]
+        day[rows], second[rows] = _times(rng, spec, count)
+
+    spike_rows = np.flatnonzero(is_spike)
+    model[spike_rows] = _MODEL_INDEX["claude-sonnet-4-5"]
+    tail[spike_rows] = rng.uniform(60_000, 110_000, spike)
+    prompt[spike_rows] = -1
+    day[spike_rows] = SPIKE_DAY
+    second[spike_rows] = rng.uniform(9 * 3600, 13 * 3600, spike)
+
+    prefix_tokens = np.where(
+        prefix_index == 1,
+        np.array([spec.prefixes[-1] for spec in FEATURES])[feature],
+        np.array([spec.prefixes[0] for spec in FEATURES])[feature],
+    )
+    input_tokens = np.minimum(prefix_tokens + tail.astype(np.int64), MAX_INPUT_TOKENS)
+    output_medians = np.array([spec.output_median for spec in FEATURES])[feature]
+    output_sigmas = np.array([spec.output_sigma for spec in FEATURES])[feature]
+    output_tokens = np.maximum(
+        1, np.exp(np.log(output_medians) + output_sigmas * rng.standard_normal(n))
+    ).astype(np.int64)
+    output_tokens[spike_rows] = rng.integers(1_500, 4_000, spike)
+
+    anthropic = np.array([m.provider == "anthropic" for m in MODELS])[model]
+    cached_share = np.array([spec.cached_share for spec in FEATURES])[feature]
+    cached = anthropic & (rng.random(n) < cached_share) & ~is_spike
+    cache_read = np.where(cached, prefix_tokens, 0)
+
+    error = rng.random(n) < np.array([spec.error_share for spec in FEATURES])[feature]
+    output_tokens[error] = 0
+    interactive = rng.random(n) < np.array([s.interactive_share for s in FEATURES])[feature]
+    batch = ~interactive & (rng.random(n) < np.array([s.batch_share for s in FEATURES])[feature])
+
+    base_ms = np.array([m.base_ms for m in MODELS])[model]
+    per_token = np.array([m.ms_per_output_token for m in MODELS])[model]
+    latency = (base_ms + per_token * output_tokens + 0.02 * input_tokens) * rng.lognormal(
+        0.0, 0.25, n
+    )
+    latency = np.where(error, rng.uniform(200, 30_000, n), latency).round(1)
+
+    gateway = rng.random(n) < GATEWAY_SHARE
+    in_price, out_price, read_price = prices[model].T
+    billed = (input_tokens - cache_read) * in_price + cache_read * read_price
+    billed = (billed + output_tokens * out_price).round(8)
+
+    ranks = 1.0 / np.arange(1, users + 1) ** 0.8
+    user = rng.choice(users, n, p=ranks / ranks.sum())
+    user[spike_rows] = 2  # u3's runaway agent
+    api_key_choice = rng.integers(0, 2, n)
+
+    timestamp = (
+        np.datetime64(START, "us")
+        + day * np.timedelta64(86_400_000_000, "us")
+        + (second * 1e3).astype(np.int64) * np.timedelta64(1_000, "us")
+    )
+    order = np.argsort(timestamp, kind="stable")
+
+    def take(values: np.ndarray) -> np.ndarray:
+        return values[order]
+
+    feature_names = [spec.name for spec in FEATURES]
+    projects = [spec.project for spec in FEATURES]
+    key_names = sorted({key for spec in FEATURES for key in spec.api_keys})
+    key_index = np.array(
+        [
+            [key_names.index(spec.api_keys[i % len(spec.api_keys)]) for i in range(2)]
+            for spec in FEATURES
+        ]
+    )[feature, api_key_choice]
+    prefix_names = [f"sys-{spec.name}-v{version + 1}" for spec in FEATURES for version in range(2)]
+    prompt_ids = take(prompt)
+    row_numbers = np.arange(first_row, first_row + n)
+    unique_ids = pa.array(row_numbers)
+    prompt_hash = pc.if_else(
+        pa.array(prompt_ids >= 0),
+        pc.binary_join_element_wise("pop", pc.cast(pa.array(prompt_ids), pa.string()), "-"),
+        pc.binary_join_element_wise("req", pc.cast(unique_ids, pa.string()), "-"),
+    )
+    sorted_gateway = take(gateway)
+    columns = {
+        "row_no": row_numbers,
+        "timestamp": take(timestamp),
+        "model": _strings([m.name for m in MODELS], take(model)),
+        "provider": pc.if_else(
+            pa.array(sorted_gateway),
+            _strings([m.provider for m in MODELS], take(model)),
+            pa.nulls(n, pa.string()),
+        ),
+        "input_tokens": take(input_tokens),
+        "output_tokens": take(output_tokens),
+        "cache_read_tokens": take(cache_read),
+        "cache_write_tokens": np.zeros(n, np.int64),
+        "requests": np.ones(n, np.int64),
+        "cost_usd": pa.array(take(billed), mask=~sorted_gateway),
+        "latency_ms": take(latency),
+        "status": _strings(["success", "error"], take(error.astype(np.int64))),
+        "user": _strings([f"u{i + 1}" for i in range(users)], take(user)),
+        "feature": _strings(feature_names, take(feature)),
+        "project": _strings(projects, take(feature)),
+        "api_key": _strings(key_names, take(key_index)),
+        "prompt_hash": prompt_hash,
+        "prefix_hash": _strings(prefix_names, take(feature * 2 + prefix_index)),
+        "prefix_tokens": take(prefix_tokens),
+        "interactive": take(interactive),
+        "batch": take(batch),
+    }
+    return pa.table(
+        [pa.array(columns[field.name], type=field.type) for field in SCHEMA], schema=SCHEMA
+    )
+
+
+def _pick_models(rng: np.random.Generator, feature: Feature, count: int) -> np.ndarray:
+    names = [name for name, _ in feature.models]
+    shares = np.array([share for _, share in feature.models])
+    picked = rng.choice(len(names), count, p=shares / shares.sum())
+    return np.array([_MODEL_INDEX[name] for name in names])[picked]
+
+
+def _lognormal(rng: np.random.Generator, median: float, sigma: float, count: int) -> np.ndarray:
+    return np.exp(np.log(median) + sigma * rng.standard_normal(count))
+
+
+def _times(rng: np.random.Generator, feature: Feature, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Day index and second of day: nightly jobs run 01:00-04:00 every day; interactive
+    traffic follows the week (weekends at 40 %), grows 1.2 % a day and peaks at 15:00 UTC."""
+    if feature.nightly:
+        return rng.integers(0, DAYS, count), rng.uniform(3_600, 4 * 3_600, count)
+    weekdays = (np.arange(DAYS) + START.weekday()) % 7
+    weights = np.where(weekdays >= 5, 0.4, 1.0) * (1 + 0.012 * np.arange(DAYS))
+    days = rng.choice(DAYS, count, p=weights / weights.sum())
+    seconds = (rng.normal(15 * 3_600, 3.5 * 3_600, count)) % 86_400
+    return days, seconds
+
+
+def _strings(names: list[str], indices: np.ndarray) -> pa.Array:
+    dictionary = pa.DictionaryArray.from_arrays(pa.array(indices, pa.int32()), pa.array(names))
+    return dictionary.cast(pa.string())
+
+
+def _gateway_prices() -> np.ndarray:
+    """Per model: base-tier USD per input, output and cache-read token on ``END``."""
+    rows = []
+    for model in MODELS:
+        entry = catalog.resolve(model.name, model.provider)
+        assert entry is not None, model.name
+        prices = catalog.token_prices(catalog.prices_at(entry.info, END), 0)
+        assert prices is not None, model.name
+        rows.append((prices.input, prices.output or 0.0, prices.cache_read or prices.input))
+    return np.array(rows)

@@ -1,0 +1,384 @@
+"""The saving of each recommendation kind over the data, in SQL (DATA.md section 3).
+
+Rows taken into account: ``success`` rows with a cost (every kind but ``error_waste``, which
+takes ``error`` rows with a cost); unpriced rows are left out of every saving. A bucket row
+(``requests`` = r > 1) holds token and cost totals over its r requests:
+
+- per-request thresholds compare averages: ``input_tokens ≤ 1,000 × r`` and
+  ``output_tokens ≤ 300 × r``;
+- "the first request" of a group is one request of the group's earliest row (by
+  ``timestamp``, ties by ``row_no``): of that row, (r − 1)/r belongs to "all but the first"
+  and 1/r is the first request (its cost is ``cost / r``, its prefix ``prefix_tokens / r``);
+  every later row belongs to "all but the first" whole;
+- a group has "2+ requests" when Σ ``requests`` of its rows is at least 2.
+
+Kinds (saving over the data):
+
+- ``response_cache``: groups of equal (``model``, ``prompt_hash``) with 2+ requests;
+  saving = Σ over the groups of (Σ ``cost`` − ``cost`` of the first request).
+- ``model_routing``: rows on a model with a cheaper sibling (``siblings.toml``) under both
+  thresholds; saving = Σ (``cost`` − ``sibling_cost``), the row priced at the sibling's
+  catalog prices (same provider, same tokens).
+- ``prompt_caching``: rows with ``cache_read_tokens`` = 0, a ``prefix_hash`` and a model
+  with a cache-read price, in groups of equal (``model``, ``prefix_hash``) with 2+ requests;
+  with base-tier prices per token, saving = Σ over all but the first request of
+  ``prefix_tokens`` × (input − cache read) − Σ over groups of the first request's
+  ``prefix_tokens`` × max(0, cache write − input) (no cache-write price: no premium).
+- ``batch_api``: rows with ``interactive`` false and ``batch`` false whose provider has a
+  batch discount (``BATCH_DISCOUNTS``); saving = Σ discount × ``cost``.
+- ``error_waste``: ``error`` rows; saving = Σ ``cost``.
+
+``chain`` combines the four saving kinds without counting a request twice, in this order,
+each applied to what the previous left: response_cache keeps of each row the share
+``kept / requests`` still sent (1 for rows outside repeated groups, 1/r for a group's first
+row, 0 for later rows); model_routing prices a routed row, and groups it for prompt
+caching, as its sibling; prompt_caching is computed on the kept requests with the routed
+model and prices; batch_api takes its discount of what a row costs after prompt caching.
+
+``prepare`` writes the rows once into table ``facts`` (numbers and integer keys only, so
+every kind aggregates fast) and the response-cache groups into table ``repeats``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Final
+
+import duckdb
+
+# Providers with a batch API and its discount (DATA.md section 3).
+BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "google": 0.5}
+MAX_ROUTED_INPUT_TOKENS: Final = 1_000
+MAX_ROUTED_OUTPUT_TOKENS: Final = 300
+
+Part = dict[str, str | int | float | None]
+
+
+@dataclass(frozen=True)
+class Saving:
+    """A kind's saving over the data, the requests it changes and what they cost now;
+    ``parts``: the same by model (or provider); ``numbers``: other figures it used."""
+
+    saving: float = 0.0
+    requests: int = 0
+    cost: float = 0.0
+    groups: int = 0
+    parts: list[Part] = field(default_factory=list)
+    numbers: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The combined saving over the data, step by step (module docstring)."""
+
+    response_cache: float
+    model_routing: float
+    prompt_caching: float
+    batch_api: float
+
+    @property
+    def total(self) -> float:
+        return self.response_cache + self.model_routing + self.prompt_caching + self.batch_api
+
+
+def prepare(con: duckdb.DuckDBPyConnection) -> None:
+    """Tables ``facts`` (every row with a cost) and ``repeats`` (response-cache groups).
+
+    ``facts``: ``success``/``failed`` from ``status``; ``routed_cost``: ``sibling_cost`` when
+    the row may be routed (a sibling and both thresholds), else NULL; ``prefix_key``: an
+    integer per ``prefix_hash``; ``uncached``: ``cache_read_tokens`` = 0; ``batch_rate``: the
+    batch discount of a non-interactive, not-yet-batched row of a provider that has one,
+    else 0.
+
+    ``repeats``: the rows of groups of equal (model, prompt_hash) with 2+ requests, with
+    ``kept``: 1 for a group's first row, 0 for later rows. Candidate prompts are found by a
+    hash of (model, prompt_hash) seen in 2+ requests (``repeat_candidates``, cheap); only
+    their rows keep the ``prompt_hash`` itself in ``facts`` (``repeated_prompt``), on which
+    the groups are then formed exactly.
+    """
+    names = dict(con.execute("SELECT name, key FROM names").fetchall())
+    rates = " ".join(
+        f"WHEN {names[provider]} THEN {rate}"
+        for provider, rate in BATCH_DISCOUNTS.items()
+        if provider in names
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE prefixes AS
+        SELECT prefix_hash, CAST(row_number() OVER () AS INTEGER) AS prefix_key
+        FROM (SELECT DISTINCT prefix_hash FROM stored_usage WHERE prefix_hash IS NOT NULL)
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE repeat_candidates AS
+        SELECT hash(model, prompt_hash) AS prompt_key
+        FROM stored_usage
+        WHERE status = 'success' AND prompt_hash IS NOT NULL
+        GROUP BY prompt_key
+        HAVING sum(requests) >= 2
+        """
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE facts AS
+        SELECT u.row_no, u."timestamp", u.requests, u.cost,
+               u.status = 'success' AS success, u.status = 'error' AS failed,
+               CASE WHEN u.input_tokens <= {MAX_ROUTED_INPUT_TOKENS} * u.requests
+                    AND u.output_tokens <= {MAX_ROUTED_OUTPUT_TOKENS} * u.requests
+                    THEN u.sibling_cost END AS routed_cost,
+               u.model_key, u.sibling_key, u.provider_key,
+               CASE WHEN u.prompt_key IN (SELECT prompt_key FROM repeat_candidates)
+                    THEN u.prompt_hash END AS repeated_prompt,
+               x.prefix_key, u.prefix_tokens, u.cache_read_tokens = 0 AS uncached,
+               u.price_input, u.price_cache_read, u.price_cache_write,
+               u.sibling_price_input, u.sibling_price_cache_read, u.sibling_price_cache_write,
+               CASE WHEN u.interactive IS FALSE AND u.batch IS NOT TRUE
+                    THEN CASE u.provider_key {rates or "WHEN NULL THEN 0"} ELSE 0 END
+                    ELSE 0 END AS batch_rate
+        FROM usage AS u LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
+        WHERE u.cost IS NOT NULL
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE repeats AS
+        WITH ranked AS (
+            SELECT row_no, model_key, repeated_prompt AS prompt_hash, requests, cost,
+                   row_number() OVER same_prompt AS position,
+                   sum(requests) OVER (PARTITION BY model_key, repeated_prompt)
+                       AS group_requests
+            FROM facts
+            WHERE success AND repeated_prompt IS NOT NULL
+            WINDOW same_prompt AS (
+                PARTITION BY model_key, repeated_prompt ORDER BY "timestamp", row_no
+            )
+        )
+        SELECT row_no, model_key, prompt_hash, requests, cost,
+               CASE WHEN position = 1 THEN 1 ELSE 0 END AS kept
+        FROM ranked
+        WHERE group_requests >= 2
+        """
+    )
+
+
+def response_cache(con: duckdb.DuckDBPyConnection) -> Saving:
+    """Saving of a row of ``repeats``: cost × (requests − kept) / requests."""
+    found = _named(
+        con,
+        """
+        SELECT model_key, count(DISTINCT prompt_hash) AS groups, sum(requests) AS requests,
+               sum(requests - kept) AS repeats,
+               sum(cost * (requests - kept) / requests) AS saving
+        FROM repeats
+        GROUP BY model_key
+        """,
+    )
+    return Saving(
+        saving=_sum(found, "saving"),
+        requests=int(_sum(found, "repeats")),
+        cost=_sum(found, "saving"),
+        groups=int(_sum(found, "groups")),
+        parts=found,
+        numbers={"group_requests": _sum(found, "requests")},
+    )
+
+
+def model_routing(con: duckdb.DuckDBPyConnection) -> Saving:
+    found = _named(
+        con,
+        """
+        SELECT model_key, sibling_key, sum(requests) AS requests, sum(cost) AS cost,
+               sum(routed_cost) AS sibling_cost, sum(cost - routed_cost) AS saving
+        FROM facts
+        WHERE success AND routed_cost IS NOT NULL
+        GROUP BY model_key, sibling_key
+        """,
+    )
+    return Saving(
+        saving=_sum(found, "saving"),
+        requests=int(_sum(found, "requests")),
+        cost=_sum(found, "cost"),
+        parts=found,
+        numbers={"sibling_cost": _sum(found, "sibling_cost")},
+    )
+
+
+def prompt_caching(con: duckdb.DuckDBPyConnection) -> Saving:
+    found = _named(
+        con,
+        """
+        WITH groups AS (
+            SELECT model_key, sum(requests) AS requests, sum(cost) AS cost,
+                   sum(prefix_tokens) AS prefix_tokens,
+                   sum(prefix_tokens * (price_input - price_cache_read)) AS read_all,
+                   arg_min({'prefix': prefix_tokens / requests,
+                            'discount': price_input - price_cache_read,
+                            'premium': greatest(coalesce(price_cache_write - price_input, 0), 0)},
+                           ("timestamp", row_no)) AS first
+            FROM facts
+            WHERE success AND uncached AND prefix_key IS NOT NULL
+                AND prefix_tokens IS NOT NULL AND price_cache_read IS NOT NULL
+            GROUP BY model_key, prefix_key
+            HAVING sum(requests) >= 2
+        )
+        SELECT model_key, count(*) AS groups, sum(requests) AS requests, sum(cost) AS cost,
+               sum(prefix_tokens) AS prefix_tokens,
+               sum(read_all - first.prefix * first.discount) AS read_saving,
+               sum(first.prefix * first.premium) AS write_premium,
+               sum(read_all - first.prefix * (first.discount + first.premium)) AS saving
+        FROM groups
+        GROUP BY model_key
+        """,
+    )
+    return Saving(
+        saving=_sum(found, "saving"),
+        requests=int(_sum(found, "requests")),
+        cost=_sum(found, "cost"),
+        groups=int(_sum(found, "groups")),
+        parts=found,
+        numbers={
+            "prefix_tokens": _sum(found, "prefix_tokens"),
+            "read_saving": _sum(found, "read_saving"),
+            "write_premium": _sum(found, "write_premium"),
+        },
+    )
+
+
+def batch_api(con: duckdb.DuckDBPyConnection) -> Saving:
+    found = _named(
+        con,
+        """
+        SELECT provider_key, sum(requests) AS requests, sum(cost) AS cost,
+               any_value(batch_rate) AS discount, sum(batch_rate * cost) AS saving
+        FROM facts
+        WHERE success AND batch_rate > 0
+        GROUP BY provider_key
+        """,
+    )
+    return Saving(
+        saving=_sum(found, "saving"),
+        requests=int(_sum(found, "requests")),
+        cost=_sum(found, "cost"),
+        parts=found,
+    )
+
+
+def error_waste(con: duckdb.DuckDBPyConnection) -> Saving:
+    found = _named(
+        con,
+        """
+        SELECT model_key, sum(requests) AS requests, sum(cost) AS cost, sum(cost) AS saving
+        FROM facts
+        WHERE failed
+        GROUP BY model_key
+        """,
+    )
+    total = con.execute("SELECT sum(requests) FROM spend").fetchone()
+    return Saving(
+        saving=_sum(found, "saving"),
+        requests=int(_sum(found, "requests")),
+        cost=_sum(found, "cost"),
+        parts=found,
+        numbers={"all_requests": float((total[0] if total else None) or 0)},
+    )
+
+
+def chain(con: duckdb.DuckDBPyConnection) -> Chain:
+    """The combined saving, step by step (module docstring).
+
+    Per row: ``share`` = kept / requests, ``cost_cached`` = share × cost, ``cost_routed`` =
+    share × (routed_cost if routed else cost). Per prompt-caching group (2+ kept requests):
+    ``read_all`` = Σ share × prefix_tokens × (input − cache read), and the saving is
+    ``read_all`` − first.prefix × (first.discount + first.premium), first.prefix being the
+    first request's prefix_tokens / requests. The batch discount applies to ``cost_routed``
+    minus the row's prompt-caching saving.
+    """
+    found = con.execute(
+        """
+        WITH rows AS (
+            SELECT f.*, coalesce(r.kept, f.requests) AS kept,
+                   f.routed_cost IS NOT NULL AS routed
+            FROM facts AS f LEFT JOIN (SELECT row_no, kept FROM repeats) AS r USING (row_no)
+            WHERE f.success
+        ),
+        steps AS (
+            SELECT "timestamp", row_no, requests, kept, prefix_tokens, batch_rate, cost,
+                   kept / requests AS share,
+                   kept / requests * cost AS cost_cached,
+                   kept / requests * CASE WHEN routed THEN routed_cost ELSE cost END
+                       AS cost_routed,
+                   CASE WHEN routed THEN sibling_key ELSE model_key END AS model_routed,
+                   CASE WHEN routed THEN sibling_price_input ELSE price_input END AS input,
+                   CASE WHEN routed THEN sibling_price_cache_read ELSE price_cache_read END
+                       AS cache_read,
+                   CASE WHEN routed THEN sibling_price_cache_write ELSE price_cache_write END
+                       AS cache_write,
+                   prefix_key, uncached
+            FROM rows
+        ),
+        grouped AS (
+            SELECT *,
+                   CASE WHEN kept > 0 AND uncached AND prefix_tokens IS NOT NULL
+                        AND cache_read IS NOT NULL THEN prefix_key END AS prefix_group
+            FROM steps
+        ),
+        groups AS (
+            SELECT prefix_group,
+                   sum(cost) AS cost, sum(cost_cached) AS cost_cached,
+                   sum(cost_routed) AS cost_routed,
+                   sum(batch_rate * cost_routed) AS batch_before_caching,
+                   sum(kept) AS kept,
+                   sum(share * prefix_tokens * (input - cache_read)) AS read_all,
+                   sum(batch_rate * share * prefix_tokens * (input - cache_read))
+                       AS batch_read_all,
+                   arg_min({'prefix': prefix_tokens / requests,
+                            'loss': input - cache_read
+                                + greatest(coalesce(cache_write - input, 0), 0),
+                            'batch_rate': batch_rate},
+                           ("timestamp", row_no)) FILTER (WHERE prefix_group IS NOT NULL)
+                       AS first
+            FROM grouped
+            GROUP BY model_routed, prefix_group
+        ),
+        cached AS (
+            SELECT *, prefix_group IS NOT NULL AND kept >= 2 AS cacheable FROM groups
+        )
+        SELECT sum(cost) - sum(cost_cached),
+               sum(cost_cached) - sum(cost_routed),
+               sum(CASE WHEN cacheable THEN read_all - first.prefix * first.loss END),
+               sum(batch_before_caching) - coalesce(sum(CASE WHEN cacheable
+                   THEN batch_read_all - first.batch_rate * first.prefix * first.loss END), 0)
+        FROM cached
+        """
+    ).fetchone()
+    cached, routed, caching, batched = (float(value or 0) for value in found or ())
+    return Chain(
+        response_cache=cached, model_routing=routed, prompt_caching=caching, batch_api=batched
+    )
+
+
+def _named(con: duckdb.DuckDBPyConnection, sql: str) -> list[Part]:
+    """The rows of ``sql`` as dicts, ``*_key`` columns replaced by their names (``model``,
+    ``sibling``, ``provider``), largest ``saving`` first."""
+    names = dict(con.execute("SELECT key, name FROM names").fetchall())
+    result = con.execute(sql)
+    columns = [column[0] for column in result.description]
+    parts = [
+        {
+            column.removesuffix("_key"): names.get(value)
+            if column.endswith("_key")
+            else float(value)
+            if isinstance(value, Decimal)
+            else value
+            for column, value in zip(columns, row, strict=True)
+        }
+        for row in result.fetchall()
+    ]
+    parts.sort(key=lambda part: (-float(part["saving"] or 0), str(next(iter(part.values())))))
+    return parts
+
+
+def _sum(parts: list[Part], name: str) -> float:
+    return sum(float(part[name] or 0) for part in parts)

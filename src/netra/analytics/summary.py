@@ -1,0 +1,74 @@
+"""What a dataset holds: rows, requests, period, total cost, models, unpriced usage.
+
+This feeds the API's ``Dataset`` object (``rows``, ``period``, ``total_cost_usd``, ``models``)
+and the report's ``totals`` and ``period`` (DATA.md section 4).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from netra.analytics.dataset import Source, connect
+from netra.analytics.result import Result, usd
+
+
+class DatasetSummary(Result):
+    """Totals of a dataset.
+
+    - ``total_cost_usd``: Σ ``cost`` (billed or catalog-priced) over every row; unpriced
+      rows add nothing and are counted in ``unpriced_requests`` (Σ ``requests`` of rows
+      without a cost) and named in ``unpriced_models``;
+    - ``period_days``: (``period_end`` − ``period_start``) in seconds / 86,400, not rounded,
+      at least 1 (``period_days``);
+    - ``models``: the distinct ``model`` values as stored, sorted.
+    """
+
+    rows: int
+    requests: int
+    period_start: datetime | None
+    period_end: datetime | None
+    period_days: float
+    total_cost_usd: float
+    models: list[str]
+    input_tokens: int
+    output_tokens: int
+    unpriced_requests: int
+    unpriced_models: list[str]
+
+
+def period_days(start: datetime | None, end: datetime | None) -> float:
+    """(end − start) in seconds / 86,400, not rounded, at least 1 (DATA.md section 3)."""
+    if start is None or end is None:
+        return 1.0
+    return max(1.0, (end - start).total_seconds() / 86_400)
+
+
+def summarize(source: Source) -> DatasetSummary:
+    """The totals of the dataset (see ``DatasetSummary``)."""
+    with connect(source) as con:
+        totals = con.execute(
+            """
+            SELECT coalesce(sum(rows), 0), coalesce(sum(requests), 0), min(first_at),
+                   max(last_at), sum(cost), coalesce(sum(input_tokens), 0),
+                   coalesce(sum(output_tokens), 0), coalesce(sum(unpriced_requests), 0)
+            FROM spend
+            """
+        ).fetchone()
+        models = con.execute(
+            "SELECT model, sum(unpriced_requests) > 0 FROM spend GROUP BY model ORDER BY model"
+        ).fetchall()
+    assert totals is not None  # an aggregate without GROUP BY returns one row
+    rows, requests, start, end, cost, inputs, outputs, unpriced = totals
+    return DatasetSummary(
+        rows=rows,
+        requests=requests,
+        period_start=start,
+        period_end=end,
+        period_days=period_days(start, end),
+        total_cost_usd=usd(cost),
+        models=[model for model, _ in models],
+        input_tokens=inputs,
+        output_tokens=outputs,
+        unpriced_requests=unpriced,
+        unpriced_models=[model for model, unpriced in models if unpriced],
+    )
