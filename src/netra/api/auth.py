@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from netra.api.deps import CurrentUser, Res
 from netra.auth import sessions
+from netra.errors import NotFound, Unauthorized
 from netra.runtime.bus import Delivery
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -60,6 +61,24 @@ async def logout(principal: CurrentUser, resources: Res) -> Response:
         principal.user_id, Delivery(type="session_revoked", body=principal.session_id)
     )
     return Response(status_code=204)
+
+
+# OpenID Connect login is a seam for now: no provider can be configured yet, so these
+# routes say so instead of pretending (docs/security.md). Users already allow a null
+# password hash, for accounts that only ever sign in through a provider.
+@router.get("/oauth/{provider}/login")
+@router.get("/oauth/{provider}/callback")
+async def oauth_not_configured(provider: str) -> None:
+    raise NotFound(f"no OAuth provider named {provider[:40]!r} is configured on this server")
+
+
+class ExchangeBody(_Body):
+    code: Annotated[StrictStr, Field(max_length=512)]
+
+
+@router.post("/oauth/exchange")
+async def oauth_exchange(body: ExchangeBody) -> None:
+    raise Unauthorized("the code is not valid")
 
 
 @router.get("/me")
