@@ -8,6 +8,7 @@ small frozen models, one per event type, so an event is data before it is JSON.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -21,6 +22,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic_core import to_json
 
 PROTOCOL = "netra.v1"
 REQUEST_ID_MAX = 128
@@ -41,8 +43,8 @@ def rfc3339(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def new_id() -> str:
@@ -129,8 +131,12 @@ class _Data(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+# "request_id?" in the contract: absent, not null, when there is none.
+EchoedRequestId = Annotated[str | None, Field(exclude_if=lambda value: value is None)]
+
+
 class RunStarted(_Data):
-    request_id: str | None = None
+    request_id: EchoedRequestId = None
     message: str
     dataset_id: str | None
     agents: list[str]
@@ -235,13 +241,13 @@ class ConnectionEstablished(_Data):
 
 
 class Pong(_Data):
-    request_id: str | None = None
+    request_id: EchoedRequestId = None
 
 
 class Error(_Data):
     code: str
     message: str
-    request_id: str | None = None
+    request_id: EchoedRequestId = None
 
 
 _MESSAGE_TYPES: dict[type[_Data], str] = EVENT_TYPES | {
@@ -260,19 +266,16 @@ def encode(
     ts: datetime | None = None,
 ) -> str:
     """The one serializer: the envelope of PROTOCOL.md around ``data``, as JSON text."""
-    payload = data.model_dump(mode="json")
-    if "request_id" in payload and payload["request_id"] is None:
-        del payload["request_id"]  # "request_id?": absent, not null, when there is none
     envelope = {
         "type": _MESSAGE_TYPES[type(data)],
-        "id": f"evt-{uuid.uuid4().hex}",
+        "id": "evt-" + os.urandom(16).hex(),
         "run_id": run_id,
         "thread_id": thread_id,
         "seq": seq,
         "ts": rfc3339(ts or utc_now()),
-        "data": payload,
+        "data": data,
     }
-    return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False)
+    return to_json(envelope).decode()
 
 
 def event_type(data: _Data) -> str:

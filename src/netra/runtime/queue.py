@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
 
@@ -23,6 +23,7 @@ Execute = Callable[["RunHandle"], Awaitable[None]]
 class RunHandle:
     run_id: str
     resume: bool = False
+    run: Any = None  # the admitted row, already marked running (in-process runs)
     task: asyncio.Task[None] | None = None
     stop_reason: Literal["cancel", "shutdown"] | None = None
     started: bool = False  # the executor is running (else it sees stop_reason when it starts)
@@ -53,8 +54,11 @@ class MemoryQueue:
     def __len__(self) -> int:
         return len(self._handles)
 
-    async def submit(self, run_id: str, *, resume: bool = False) -> None:
-        handle = RunHandle(run_id, resume=resume)
+    # In-process runs start the moment they are admitted: admission marks them running.
+    starts_at_admission = True
+
+    async def submit(self, run_id: str, *, resume: bool = False, run: Any = None) -> None:
+        handle = RunHandle(run_id, resume=resume, run=run)
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         self._handles[run_id] = handle
 

@@ -114,6 +114,7 @@ class Runner:
             intent, plan = classify(message, has_data=dataset is not None)
             state = RunState(message=message, intent=intent, plan=plan)
             now = utc_now()
+            starts_now = self.queue.starts_at_admission
             values = {
                 "id": run_id,
                 "user_id": user_id,
@@ -121,12 +122,12 @@ class Runner:
                 "dataset_id": dataset.id if dataset else None,
                 "message": message,
                 "request_id": request_id,
-                "status": "queued",
+                "status": "running" if starts_now else "queued",
                 "error": None,
                 "state": state.model_dump(mode="json"),
                 "attempt": 1,
                 "created_at": now,
-                "started_at": None,
+                "started_at": now if starts_now else None,
                 "finished_at": None,
             }
             try:
@@ -150,7 +151,7 @@ class Runner:
         await self.bus.publish(
             user_id, Delivery(type="run_started", body=body, run_id=run_id, seq=1)
         )
-        await self.queue.submit(run_id)
+        await self.queue.submit(run_id, run=run)
         log.info("run.admitted", run_id=run_id, user_id=user_id)
         return run
 
@@ -195,16 +196,19 @@ class Runner:
 
     async def execute(self, handle: RunHandle) -> None:
         handle.started = True
-        claim = asyncio.ensure_future(self.db.write(lambda conn: self._claim(conn, handle)))
-        try:
-            claimed = await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            if handle.stop_reason != "cancel":
-                raise
-            await asyncio.wait([claim])  # stopped while claiming: end it once it is ours
-            claimed = claim.result()
-        if claimed is None:
-            return
+        if handle.run is not None:
+            claimed = (handle.run, 1)  # admitted as running, with run_started stored
+        else:
+            claim = asyncio.ensure_future(self.db.write(lambda conn: self._claim(conn, handle)))
+            try:
+                claimed = await asyncio.shield(claim)
+            except asyncio.CancelledError:
+                if handle.stop_reason != "cancel":
+                    raise
+                await asyncio.wait([claim])  # stopped while claiming: end it once it is ours
+                claimed = claim.result()
+            if claimed is None:
+                return
         run, last_seq = claimed
         dataset = None
         if run.dataset_id is not None:

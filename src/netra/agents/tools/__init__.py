@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -18,11 +19,9 @@ from netra.errors import RunError
 from netra.runtime.context import RunContext
 
 
-async def over_dataset(
-    ctx: RunContext, analysis: Callable[..., Any], *args: Any, **kwargs: Any
-) -> Any:
-    """Run ``analysis(dataset_path, *args, **kwargs)`` in a thread; return it as JSON data."""
+async def over_dataset(ctx: RunContext, analysis: Callable[[Path], Any]) -> Any:
+    """Run ``analysis(dataset_path)`` in a worker thread; return its result as JSON data."""
     if ctx.dataset is None:
         raise RunError("this run has no dataset to analyse")
-    result = await asyncio.to_thread(analysis, ctx.dataset.path, *args, **kwargs)
-    return to_jsonable_python(result)
+    path = ctx.dataset.path
+    return await asyncio.to_thread(lambda: to_jsonable_python(analysis(path)))

@@ -14,7 +14,7 @@ from netra.runtime.context import RunContext
 
 async def find_savings(ctx: RunContext) -> Any:
     """The five recommendation kinds of DATA.md, each priced alone, and the combined total."""
-    return await over_dataset(ctx, analytics.recommendations)
+    return await over_dataset(ctx, lambda path: analytics.recommendations(path))
 
 
 async def cheapest_model(
@@ -25,6 +25,6 @@ async def cheapest_model(
 ) -> Any:
     """The cheapest catalog model with this context window and these capabilities."""
     result = await asyncio.to_thread(
-        analytics.cheapest_model, min_context_window, capabilities or [], provider
+        lambda: analytics.cheapest_model(min_context_window, capabilities or [], provider)
     )
     return to_jsonable_python(result)
