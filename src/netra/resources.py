@@ -37,7 +37,9 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     runner = Runner(settings, db, bus, build_agents(), datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
-        if resume:
+        # Only a lone process owns every active run; with Redis, other servers may be
+        # executing theirs (taking over a lost server's runs needs leases: docs/deployment.md).
+        if resume and settings.redis_url is None:
             await runner.resume_interrupted()
         yield resources
     finally:
