@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# public name -> (module, attribute). No public name is also a submodule's name: once a
+# submodule is imported, Python sets it as the package attribute of that name.
 _WHERE = {
     "Analysis": "analyses",
     "analyze": "analyses",
@@ -28,10 +30,11 @@ _WHERE = {
     "IngestResult": "ingest",
     "ingest_cli": "ingest",
     "ingest_file": "ingest",
-    "recommendations": "recommendations",
+    "recommend": "recommendations",
     "DatasetSummary": "summary",
     "summarize": "summary",
 }
+_ATTRIBUTE = {"recommend": "recommendations"}
 __all__ = [
     "Analysis",
     "DatasetSummary",
@@ -44,7 +47,7 @@ __all__ = [
     "ingest_cli",
     "ingest_file",
     "latency_percentiles",
-    "recommendations",
+    "recommend",
     "search_catalog",
     "spend_breakdown",
     "summarize",
@@ -59,13 +62,14 @@ if TYPE_CHECKING:
     from netra.analytics.demo import write_demo
     from netra.analytics.findings import anomalies, latency_percentiles
     from netra.analytics.ingest import IngestResult, ingest_cli, ingest_file
-    from netra.analytics.recommendations import recommendations
+    from netra.analytics.recommendations import recommendations as recommend
     from netra.analytics.summary import DatasetSummary, summarize
 
 
 def __getattr__(name: str) -> Any:
     if name not in _WHERE:
         raise AttributeError(f"module 'netra.analytics' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"netra.analytics.{_WHERE[name]}"), name)
+    module = importlib.import_module(f"netra.analytics.{_WHERE[name]}")
+    value = getattr(module, _ATTRIBUTE.get(name, name))
     globals()[name] = value
     return value

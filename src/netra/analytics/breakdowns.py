@@ -174,10 +174,12 @@ def feature_growth(source: Source, days: int = 7) -> FeatureGrowth:
         found = con.execute(
             """
             SELECT feature,
-                   coalesce(sum(cost) FILTER (WHERE day > $last - $days), 0) AS recent,
-                   coalesce(sum(cost) FILTER (WHERE day <= $last - $days), 0) AS previous
+                   coalesce(sum(cost) FILTER (WHERE day > CAST($last AS DATE) - $days), 0)
+                       AS recent,
+                   coalesce(sum(cost) FILTER (WHERE day <= CAST($last AS DATE) - $days), 0)
+                       AS previous
             FROM spend
-            WHERE feature IS NOT NULL AND day > $last - 2 * $days
+            WHERE feature IS NOT NULL AND day > CAST($last AS DATE) - 2 * $days
             GROUP BY feature
             ORDER BY recent - previous DESC, feature
             """,

@@ -23,7 +23,9 @@ Everything about prices comes from the catalog and nothing is typed into the cod
   ``start`` the request's input tokens exceed (the catalog's "cliff" rule).
 - Conditional prices: ``prices_at(info, day, second)`` is the catalog's ``get_prices`` at that
   instant. Rows are priced at the pricing day's prices (DATA.md: "current prices"), at the
-  row's own time of day, which only matters for time-of-day (off-peak) prices.
+  row's own time of day, which only matters for time-of-day (off-peak) prices. The
+  catalog's request-context variants (service tiers, its batch prices) are not applied:
+  rows are priced at standard prices.
 - ``search_catalog`` / ``cheapest_model``: the catalog search tool of the optimization agent.
 
 A model is *priced* when its prices include an input-token price. Models priced only per
@@ -223,7 +225,7 @@ def search_catalog(
                 model=info.id,
                 name=info.name,
                 context_window=info.context_window,
-                input_usd_per_mtok=_per_mtok(base.input),
+                input_usd_per_mtok=round(base.input * TOKENS_PER_MTOK, 9),
                 output_usd_per_mtok=_per_mtok(base.output),
                 cache_read_usd_per_mtok=_per_mtok(base.cache_read),
                 cache_write_usd_per_mtok=_per_mtok(base.cache_write),

@@ -35,6 +35,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from netra.analytics import catalog
+from netra.analytics.demo_company import (
+    AGENT,
+    FEATURES,
+    MAX_INPUT_TOKENS,
+    MODEL_INDEX,
+    MODELS,
+    Feature,
+)
 from netra.analytics.schema import COLUMNS
 
 DAYS: Final = 42
@@ -64,147 +72,6 @@ DICTIONARY_COLUMNS: Final = [
     "api_key",
     "prefix_hash",
 ]
-
-
-@dataclass(frozen=True)
-class Model:
-    name: str
-    provider: str
-    base_ms: float  # latency before the first token
-    ms_per_output_token: float
-
-
-MODELS: Final = (
-    Model("gpt-4o", "openai", 550, 11),
-    Model("gpt-4o-2024-08-06", "openai", 550, 11),
-    Model("gpt-4o-mini", "openai", 330, 7),
-    Model("gpt-4.1", "openai", 600, 12),
-    Model("o1", "openai", 3_500, 25),
-    Model("claude-sonnet-4-5", "anthropic", 900, 14),
-    Model("claude-sonnet-4-20250514", "anthropic", 850, 14),
-    Model("claude-3-5-sonnet-20241022", "anthropic", 800, 13),
-    Model("gemini-2.5-flash", "google", 350, 5),
-    Model("gemini-1.5-pro-002", "google", 700, 10),
-    Model("gemini-2.5-pro", "google", 1_400, 12),
-)
-_MODEL_INDEX: Final = {model.name: index for index, model in enumerate(MODELS)}
-
-
-@dataclass(frozen=True)
-class Feature:
-    name: str
-    share: float
-    project: str
-    api_keys: tuple[str, ...]
-    models: tuple[tuple[str, float], ...]  # model name, share
-    prefixes: tuple[int, ...]  # system prompt lengths (one prefix_hash each)
-    input_median: float  # tokens after the prefix, log-normal
-    input_sigma: float
-    output_median: float
-    output_sigma: float
-    repeat_share: float  # requests that repeat a popular prompt
-    error_share: float
-    interactive_share: float
-    batch_share: float  # of the non-interactive requests, already on a batch API
-    cached_share: float = 0.0  # Anthropic requests already reading their prefix from cache
-    nightly: bool = False
-
-
-FEATURES: Final = (
-    Feature(
-        "chat-assistant",
-        0.36,
-        "web-app",
-        ("key-web", "key-mobile"),
-        (
-            ("gpt-4o", 0.35),
-            ("claude-sonnet-4-5", 0.3),
-            ("gemini-2.5-flash", 0.2),
-            ("gpt-4o-mini", 0.15),
-        ),
-        (1_400, 1_650),
-        600,
-        0.9,
-        250,
-        0.7,
-        0.06,
-        0.02,
-        1.0,
-        0.0,
-    ),
-    Feature(
-        "summarize",
-        0.2,
-        "docs",
-        ("key-docs",),
-        (
-            ("gpt-4o-2024-08-06", 0.45),
-            ("claude-3-5-sonnet-20241022", 0.3),
-            ("gemini-1.5-pro-002", 0.25),
-        ),
-        (900,),
-        3_500,
-        0.8,
-        220,
-        0.5,
-        0.1,
-        0.02,
-        0.85,
-        0.0,
-    ),
-    Feature(
-        "classify",
-        0.24,
-        "support",
-        ("key-support",),
-        (("gpt-4.1", 0.45), ("gpt-4o", 0.3), ("claude-sonnet-4-20250514", 0.25)),
-        (450,),
-        250,
-        0.6,
-        12,
-        0.5,
-        0.3,
-        0.01,
-        1.0,
-        0.0,
-    ),
-    Feature(
-        "nightly-batch",
-        0.1,
-        "data-platform",
-        ("key-data",),
-        (("gpt-4.1", 0.4), ("claude-sonnet-4-20250514", 0.3), ("gemini-2.5-pro", 0.3)),
-        (2_000,),
-        6_000,
-        0.7,
-        600,
-        0.6,
-        0.05,
-        0.03,
-        0.0,
-        0.25,
-        nightly=True,
-    ),
-    Feature(
-        "agent",
-        0.1,
-        "ops-agent",
-        ("key-agent",),
-        (("claude-sonnet-4-5", 0.5), ("o1", 0.2), ("gemini-2.5-pro", 0.3)),
-        (3_000,),
-        9_000,
-        0.8,
-        900,
-        0.7,
-        0.01,
-        0.06,
-        1.0,
-        0.0,
-        cached_share=0.5,
-    ),
-)
-AGENT: Final = len(FEATURES) - 1
-MAX_INPUT_TOKENS: Final = 120_000  # keeps every demo request in the catalog's base tier
 
 
 def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) -> None:
@@ -261,6 +128,7 @@ def _chunk(
     prices: np.ndarray,
     first_row: int,
 ) -> pa.Table:
+    """``normal`` requests over the period and ``spike`` on the spike day, as a table."""
     n = normal + spike
     shares = np.array([feature.share for feature in FEATURES])
     feature = np.concatenate(
@@ -289,7 +157,7 @@ def _chunk(
         day[rows], second[rows] = _times(rng, spec, count)
 
     spike_rows = np.flatnonzero(is_spike)
-    model[spike_rows] = _MODEL_INDEX["claude-sonnet-4-5"]
+    model[spike_rows] = MODEL_INDEX["claude-sonnet-4-5"]
     tail[spike_rows] = rng.uniform(60_000, 110_000, spike)
     prompt[spike_rows] = -1
     day[spike_rows] = SPIKE_DAY
@@ -340,56 +208,75 @@ def _chunk(
         + day * np.timedelta64(86_400_000_000, "us")
         + (second * 1e3).astype(np.int64) * np.timedelta64(1_000, "us")
     )
-    order = np.argsort(timestamp, kind="stable")
+    drawn = {
+        "timestamp": timestamp,
+        "feature": feature,
+        "model": model,
+        "prompt": prompt,
+        "prefix_index": prefix_index,
+        "prefix_tokens": prefix_tokens,
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_read_tokens": cache_read,
+        "error": error,
+        "interactive": interactive,
+        "batch": batch,
+        "latency_ms": latency,
+        "gateway": gateway,
+        "billed": billed,
+        "user": user,
+        "api_key_choice": api_key_choice,
+    }
+    return _table(drawn, users, first_row)
 
-    def take(values: np.ndarray) -> np.ndarray:
-        return values[order]
 
-    feature_names = [spec.name for spec in FEATURES]
-    projects = [spec.project for spec in FEATURES]
+def _table(drawn: dict[str, np.ndarray], users: int, first_row: int) -> pa.Table:
+    """The drawn requests as canonical columns, in time order (stable for equal times)."""
+    order = np.argsort(drawn["timestamp"], kind="stable")
+    rows = {name: values[order] for name, values in drawn.items()}
+    n = order.size
     key_names = sorted({key for spec in FEATURES for key in spec.api_keys})
     key_index = np.array(
         [
             [key_names.index(spec.api_keys[i % len(spec.api_keys)]) for i in range(2)]
             for spec in FEATURES
         ]
-    )[feature, api_key_choice]
-    prefix_names = [f"sys-{spec.name}-v{version + 1}" for spec in FEATURES for version in range(2)]
-    prompt_ids = take(prompt)
+    )[rows["feature"], rows["api_key_choice"]]
     row_numbers = np.arange(first_row, first_row + n)
-    unique_ids = pa.array(row_numbers)
     prompt_hash = pc.if_else(
-        pa.array(prompt_ids >= 0),
-        pc.binary_join_element_wise("pop", pc.cast(pa.array(prompt_ids), pa.string()), "-"),
-        pc.binary_join_element_wise("req", pc.cast(unique_ids, pa.string()), "-"),
+        pa.array(rows["prompt"] >= 0),
+        pc.binary_join_element_wise("pop", pc.cast(pa.array(rows["prompt"]), pa.string()), "-"),
+        pc.binary_join_element_wise("req", pc.cast(pa.array(row_numbers), pa.string()), "-"),
     )
-    sorted_gateway = take(gateway)
     columns = {
         "row_no": row_numbers,
-        "timestamp": take(timestamp),
-        "model": _strings([m.name for m in MODELS], take(model)),
+        "timestamp": rows["timestamp"],
+        "model": _strings([m.name for m in MODELS], rows["model"]),
         "provider": pc.if_else(
-            pa.array(sorted_gateway),
-            _strings([m.provider for m in MODELS], take(model)),
+            pa.array(rows["gateway"]),
+            _strings([m.provider for m in MODELS], rows["model"]),
             pa.nulls(n, pa.string()),
         ),
-        "input_tokens": take(input_tokens),
-        "output_tokens": take(output_tokens),
-        "cache_read_tokens": take(cache_read),
+        "input_tokens": rows["input_tokens"],
+        "output_tokens": rows["output_tokens"],
+        "cache_read_tokens": rows["cache_read_tokens"],
         "cache_write_tokens": np.zeros(n, np.int64),
         "requests": np.ones(n, np.int64),
-        "cost_usd": pa.array(take(billed), mask=~sorted_gateway),
-        "latency_ms": take(latency),
-        "status": _strings(["success", "error"], take(error.astype(np.int64))),
-        "user": _strings([f"u{i + 1}" for i in range(users)], take(user)),
-        "feature": _strings(feature_names, take(feature)),
-        "project": _strings(projects, take(feature)),
-        "api_key": _strings(key_names, take(key_index)),
+        "cost_usd": pa.array(rows["billed"], mask=~rows["gateway"]),
+        "latency_ms": rows["latency_ms"],
+        "status": _strings(["success", "error"], rows["error"].astype(np.int64)),
+        "user": _strings([f"u{i + 1}" for i in range(users)], rows["user"]),
+        "feature": _strings([spec.name for spec in FEATURES], rows["feature"]),
+        "project": _strings([spec.project for spec in FEATURES], rows["feature"]),
+        "api_key": _strings(key_names, key_index),
         "prompt_hash": prompt_hash,
-        "prefix_hash": _strings(prefix_names, take(feature * 2 + prefix_index)),
-        "prefix_tokens": take(prefix_tokens),
-        "interactive": take(interactive),
-        "batch": take(batch),
+        "prefix_hash": _strings(
+            [f"sys-{spec.name}-v{version + 1}" for spec in FEATURES for version in range(2)],
+            rows["feature"] * 2 + rows["prefix_index"],
+        ),
+        "prefix_tokens": rows["prefix_tokens"],
+        "interactive": rows["interactive"],
+        "batch": rows["batch"],
     }
     return pa.table(
         [pa.array(columns[field.name], type=field.type) for field in SCHEMA], schema=SCHEMA
@@ -400,7 +287,7 @@ def _pick_models(rng: np.random.Generator, feature: Feature, count: int) -> np.n
     names = [name for name, _ in feature.models]
     shares = np.array([share for _, share in feature.models])
     picked = rng.choice(len(names), count, p=shares / shares.sum())
-    return np.array([_MODEL_INDEX[name] for name in names])[picked]
+    return np.array([MODEL_INDEX[name] for name in names])[picked]
 
 
 def _lognormal(rng: np.random.Generator, median: float, sigma: float, count: int) -> np.ndarray:
@@ -429,8 +316,8 @@ def _gateway_prices() -> np.ndarray:
     rows = []
     for model in MODELS:
         entry = catalog.resolve(model.name, model.provider)
-        assert entry is not None, model.name
-        prices = catalog.token_prices(catalog.prices_at(entry.info, END), 0)
-        assert prices is not None, model.name
+        prices = catalog.token_prices(catalog.prices_at(entry.info, END), 0) if entry else None
+        if prices is None:
+            raise LookupError(f"the price catalog does not price demo model {model.name!r}")
         rows.append((prices.input, prices.output or 0.0, prices.cache_read or prices.input))
     return np.array(rows)

@@ -95,6 +95,13 @@ def _input_tokens(prompt: str, read: str, write: str, beside: str) -> str:
     return f"CASE WHEN ({beside}) OR {prompt} < {read} + {write} THEN {added} ELSE {prompt} END"
 
 
+def _duration_ms(start: str, end: str) -> str:
+    """SQL: milliseconds from ``start`` to ``end`` (timestamps), NULL if ``end`` is earlier."""
+    if end == "NULL":
+        return "NULL"
+    return f"CASE WHEN {end} >= {start} THEN (epoch_us({end}) - epoch_us({start})) / 1e3 END"
+
+
 def _check_cache(m: Mapping, col: Column | None) -> None:
     m.check(
         f"{c('cache_read_tokens')} + {c('cache_write_tokens')} > {c('input_tokens')}",
@@ -178,8 +185,6 @@ def litellm(m: Mapping) -> Canonical:
     base = f"{prompt} + CASE WHEN {writes_included} THEN 0 ELSE {write} END"
     cache_hit = m.field("text", "cache_hit")
     hit = "false" if cache_hit == "NULL" else f"coalesce(lower({cache_hit}) = 'true', false)"
-    tags = m.field("json", "request_tags")
-    tag_list = f"CASE WHEN json_type({tags}) = 'ARRAY' THEN json_extract_string({tags}, '$[*]') END"
     end = m.field("timestamp", "endTime")
     cache_key = m.field("text", "cache_key")
     return {
@@ -198,21 +203,10 @@ def litellm(m: Mapping) -> Canonical:
         "cache_write_tokens": write,
         "requests": "1",
         "cost_usd": _billed(m.field("amount", "spend"), f"{prompt} + {completion}", free=hit),
-        "latency_ms": _coalesce(
-            m.field("amount", "request_duration_ms"),
-            "NULL"
-            if end == "NULL"
-            else f"CASE WHEN {end} >= {start} THEN (epoch_us({end}) - epoch_us({start})) / 1e3 END",
-        ),
+        "latency_ms": _coalesce(m.field("amount", "request_duration_ms"), _duration_ms(start, end)),
         "status": status,
         "user": _coalesce(m.field("text", "end_user"), m.field("text", "user")),
-        "feature": "NULL"
-        if tags == "NULL"
-        else (
-            f"coalesce(list_transform(list_filter({tag_list}, "
-            "lambda t: lower(t) LIKE 'feature:%'), lambda t: NULLIF(trim(substr(t, 9)), ''))[1], "
-            f"NULLIF(trim({tag_list}[1]), ''))"
-        ),
+        "feature": _feature_from_tags(m.field("json", "request_tags")),
         "project": m.field("text", "team_id"),
         "api_key": m.field("text", "api_key"),
         "prompt_hash": _coalesce(
@@ -222,6 +216,18 @@ def litellm(m: Mapping) -> Canonical:
             else f"CASE WHEN {cache_key} <> 'Cache OFF' THEN {cache_key} END",
         ),
     }
+
+
+def _feature_from_tags(tags: str) -> str:
+    """SQL: from a JSON array of tags, X of the first ``feature:X`` tag, else the first tag."""
+    if tags == "NULL":
+        return "NULL"
+    tag_list = f"CASE WHEN json_type({tags}) = 'ARRAY' THEN json_extract_string({tags}, '$[*]') END"
+    tagged = (
+        f"list_transform(list_filter({tag_list}, lambda t: lower(t) LIKE 'feature:%'), "
+        "lambda t: NULLIF(trim(substr(t, 9)), ''))[1]"
+    )
+    return f"coalesce({tagged}, NULLIF(trim({tag_list}[1]), ''))"
 
 
 # OpenAI Usage API ----------------------------------------------------------------------------
@@ -291,8 +297,8 @@ def langfuse(m: Mapping) -> Canonical:
         m.where(f"upper(trim(CAST({kind.sql} AS VARCHAR))) = 'GENERATION'")
     start = m.field("timestamp", "start_time", "startTime", required=True)
     model = m.field("text", "provided_model_name", "providedModelName", "model", required=True)
-    usage_col = m.column("usage_details", "usageDetails")
-    usage = m.field("json", "usage_details", "usageDetails", required=True)
+    usage_col = m.need("usage_details", "usageDetails")  # an empty cell is 0 tokens
+    usage = m.field("json", usage_col.name)
     read = _usage_sum(usage, f"{_CACHE} AND NOT {_WRITE}")
     write = _usage_sum(usage, f"{_CACHE} AND {_WRITE}")
     inputs = _usage_sum(usage, _IN)
@@ -326,10 +332,7 @@ def langfuse(m: Mapping) -> Canonical:
         "cache_write_tokens": write,
         "cost_usd": _billed(cost, f"{inputs} + {outputs}"),
         "latency_ms": _coalesce(
-            "NULL" if latency == "NULL" else f"{latency} * 1000",
-            "NULL"
-            if end == "NULL"
-            else f"CASE WHEN {end} >= {start} THEN (epoch_us({end}) - epoch_us({start})) / 1e3 END",
+            "NULL" if latency == "NULL" else f"{latency} * 1000", _duration_ms(start, end)
         ),
         "status": m.field("status", "level", status_words=LEVEL_WORDS, http=False),
         "user": m.field("text", "user_id", "userId"),

@@ -145,12 +145,14 @@ def latency_percentiles(
     if unknown or not by:
         raise InvalidInput(f"cannot group latency by {by!r}", by=list(by), allowed=DIMENSIONS)
     columns = ", ".join(f'"{name}"' for name in by)
+    # Only the provider needs the priced rows (the catalog's provider); the rest is stored.
+    rows = "usage" if "provider" in by else "stored_usage"
     with connect(source) as con:
         found = con.execute(
             f"""
             SELECT {columns}, count(*), sum(requests),
                    quantile_cont(latency_ms, [0.5, 0.95]) AS percentiles
-            FROM usage
+            FROM {rows}
             WHERE status = 'success' AND latency_ms IS NOT NULL
                 AND ($model IS NULL OR model = $model)
             GROUP BY {columns}

@@ -89,9 +89,12 @@ class Source:
 
     format: Format
     columns: list[Column]
-    # False when ``_pos`` is unknown in the fast relation (CSV): the rows then come out in
-    # file order and ``row_no`` is numbered by a second pass over the written Parquet.
+    # False when ``_pos`` is unknown in the fast relation (CSV): the rows then stream in
+    # file order and the writer numbers them.
     numbered: bool = True
+    # Whether the query must keep the file's order (to number rows); Parquet need not,
+    # which saves DuckDB buffering its large row groups.
+    ordered: bool = True
     has_record_error: bool = False
 
     def relation(self, *, diagnose: bool = False) -> str:
@@ -317,6 +320,7 @@ class ParquetSource(Source):
     """Parquet, read with its own column types; ``_rn`` is the file row number."""
 
     format = Format.PARQUET
+    ordered = False
 
     def __init__(self, con: duckdb.DuckDBPyConnection, path: Path) -> None:
         self.path = path

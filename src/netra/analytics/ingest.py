@@ -4,17 +4,19 @@
 (``exports``), maps and checks every row in one DuckDB query (``mapping``) and writes the
 canonical columns of ``schema.COLUMNS`` to ``dest``. The file is accepted or refused whole:
 
-- the query streams the source once, writing a temporary Parquet file beside ``dest``; the
-  first refused row aborts it, and a second, diagnosing query finds the first offence
-  (smallest record index, set-based) to name its line and column in
-  :class:`~netra.errors.InvalidDataset`;
+- the query reads the source once and streams the rows, as Arrow batches, to a temporary
+  Parquet file beside ``dest``; the first refused row aborts it, and a second, diagnosing
+  query finds the first offence (the smallest record index with an error, set-based) to
+  name its line and column in :class:`~netra.errors.InvalidDataset`;
 - only a complete file is renamed to ``dest`` (``os.replace``), so a refused or failed
   import leaves nothing behind, and an existing ``dest`` is untouched until the end.
 
-DuckDB runs with ``threads`` (2), a ``memory_limit`` (1 GB: resident memory stays well under
-1.5 GB on 10M rows, see ``bench/ingest.py``), insertion order preserved (rows are stored in
-file order; CSV needs it to number them) and its spill files in a scratch folder beside
-``dest``, removed afterwards.
+DuckDB runs with ``threads`` (2), a ``memory_limit`` (1 GB; resident memory stays under
+700 MB on 10M rows, see ``bench/ingest.py``) and its spill files in a scratch folder beside
+``dest``, removed afterwards. Insertion order is preserved for CSV and JSON Lines, whose
+rows are numbered in file order; a Parquet source carries its own row numbers, so its rows
+may be stored in any order (readers order by ``row_no``), which spares DuckDB buffering
+large row groups.
 """
 
 from __future__ import annotations
@@ -28,17 +30,23 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
+from netra.analytics.demo import DICTIONARY_COLUMNS, SCHEMA
 from netra.analytics.exports import SourceName, detect, map_export
-from netra.analytics.formats import Format, Source, open_source, quote_ident, quote_literal, sniff
+from netra.analytics.formats import Format, Source, open_source, sniff
 from netra.analytics.mapping import INVALID_ROW, Mapping
-from netra.analytics.schema import COLUMN_NAMES
 from netra.errors import InvalidDataset
 
 Progress = Callable[[int, int], None]
+FormatName = Literal["csv", "jsonl", "parquet"]
+
+_ROW_GROUP_ROWS = 256 * 1024
 
 # DuckDB errors that mean "this file's content", as opposed to a bug or the machine.
 _DATA_ERRORS = (
@@ -53,7 +61,7 @@ class IngestResult:
     """What was imported: the row count, the file format and the export it came from."""
 
     rows: int
-    format: Literal["csv", "jsonl", "parquet"]
+    format: FormatName
     source: SourceName
 
 
@@ -85,7 +93,7 @@ def ingest_file(
             name, mapper = detect({col.name.lower() for col in source.columns})
             mapping = Mapping(source)
             canonical = map_export(mapping, mapper)
-            rows = _write(con, mapping, canonical, partial, scratch, progress, total)
+            rows = _write(con, mapping, canonical, partial, progress, total)
         if rows == 0:
             raise InvalidDataset(_no_rows_message(fmt, name))
         os.replace(partial, dest)
@@ -94,7 +102,7 @@ def ingest_file(
         shutil.rmtree(scratch, ignore_errors=True)
     if progress is not None:
         progress(total, total)
-    return IngestResult(rows=rows, format=fmt.value, source=name)  # type: ignore[arg-type]
+    return IngestResult(rows=rows, format=cast(FormatName, fmt.value), source=name)
 
 
 def ingest_cli(src: Path, dest: Path) -> IngestResult:
@@ -135,7 +143,6 @@ def _connect(scratch: Path, memory_limit: str, threads: int) -> duckdb.DuckDBPyC
         config={
             "threads": threads,
             "memory_limit": memory_limit,
-            "preserve_insertion_order": True,
             "temp_directory": str(scratch),
             "autoinstall_known_extensions": False,
         }
@@ -151,38 +158,64 @@ def _write(
     mapping: Mapping,
     canonical: dict[str, str],
     partial: Path,
-    scratch: Path,
     progress: Progress | None,
     total: int,
 ) -> int:
-    """Write the canonical rows to ``partial``; return their count or raise InvalidDataset."""
+    """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
+
+    DuckDB streams the mapped rows as Arrow batches, and pyarrow writes them (dictionary
+    encoding only for the low-cardinality text columns, as the demo data does: DuckDB's
+    writer tries a dictionary for every text column, which costs more than the mapping).
+    When the source has no row numbers of its own (CSV), the rows stream in file order and
+    ``row_no`` is counted here.
+    """
     source = mapping.source
-    target = partial if source.numbered else scratch / "unnumbered.parquet"
-    scratch.mkdir(exist_ok=True)
+    order = "true" if source.ordered else "false"
+    con.execute(f"SET preserve_insertion_order = {order}")
+    rows = pending_rows = 0
+    pending: list[pa.RecordBatch] = []
     try:
-        with _polling(con, progress, total):
-            count = con.execute(
-                f"COPY ({mapping.ingest_sql(canonical)}) TO {quote_literal(str(target))} "
-                "(FORMAT parquet)"
-            ).fetchone()
-    except _DATA_ERRORS as exc:
+        with (
+            _polling(con, progress, total),
+            pq.ParquetWriter(
+                partial,
+                SCHEMA,
+                use_dictionary=DICTIONARY_COLUMNS,
+                write_statistics=["row_no", "timestamp"],
+            ) as writer,
+        ):
+            reader = con.sql(mapping.ingest_sql(canonical)).to_arrow_reader(_ROW_GROUP_ROWS)
+            for batch in reader:
+                if not source.numbered:
+                    numbers = pa.array(np.arange(rows, rows + batch.num_rows, dtype=np.int64))
+                    batch = batch.set_column(0, "row_no", numbers)
+                rows += batch.num_rows
+                pending.append(batch)
+                pending_rows += batch.num_rows
+                if pending_rows >= _ROW_GROUP_ROWS:
+                    writer.write_table(pa.Table.from_batches(pending).cast(SCHEMA))
+                    pending, pending_rows = [], 0
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending).cast(SCHEMA))
+    except (*_DATA_ERRORS, OSError) as exc:
+        if not _is_data_error(exc):
+            raise
         raise _diagnose(con, mapping, canonical, exc) from None
-    if not source.numbered:
-        # The rows came out in file order: number them from the Parquet row numbers.
-        cols = ", ".join(quote_ident(n) for n in COLUMN_NAMES if n != "row_no")
-        con.execute(
-            f"COPY (SELECT file_row_number AS row_no, {cols} FROM "
-            f"read_parquet({quote_literal(str(target))}, file_row_number = true)) "
-            f"TO {quote_literal(str(partial))} (FORMAT parquet)"
-        )
-    return int(count[0]) if count else 0
+    return rows
+
+
+def _is_data_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB refusing the content (through Arrow it is an OSError)."""
+    if isinstance(exc, _DATA_ERRORS):
+        return True
+    return str(exc).startswith(("Invalid Input Error", "Conversion Error", "Out of Range Error"))
 
 
 def _diagnose(
     con: duckdb.DuckDBPyConnection,
     mapping: Mapping,
     canonical: dict[str, str],
-    exc: duckdb.Error,
+    exc: BaseException,
 ) -> InvalidDataset:
     """The first offence of a file whose ingest query failed with ``exc``."""
     source = mapping.source
@@ -219,7 +252,7 @@ def _unreadable(source: Source, exc: BaseException) -> InvalidDataset:
     """A reader error the diagnosis could not place on a record (e.g. a corrupt page)."""
     text = str(exc).strip()
     first = text.splitlines()[0] if text else type(exc).__name__
-    if INVALID_ROW in first:  # pragma: no cover - the diagnosis always finds these rows
+    if INVALID_ROW in first:  # the diagnosis finds these rows; this is a safety net
         first = "a row could not be read"
     match = re.search(r"CSV Error on Line: (\d+)", text)
     if match is not None:

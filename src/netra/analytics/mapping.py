@@ -87,6 +87,28 @@ def _family(duck_type: str) -> str:
     return "other"
 
 
+# The type families each kind reads natively; other columns are read as their text.
+_NATIVE: dict[str, frozenset[str]] = {
+    "text": frozenset({"text", "int", "float", "time", "timetz", "bool"}),
+    "json": frozenset({"text"}),
+    "count": frozenset({"text", "int", "float"}),
+    "amount": frozenset({"text", "int", "float"}),
+    "timestamp": frozenset({"text", "int", "float", "time", "timetz"}),
+    "bool": frozenset({"text", "int", "bool"}),
+    "status": frozenset({"text", "int"}),
+}
+
+
+def _raw(col: Column) -> tuple[str, str]:
+    """SQL of a column's raw value and its type family; nested values as JSON text."""
+    family = _family(col.type)
+    if family == "nested" or col.type == "JSON":
+        return f"CAST(to_json({col.sql}) AS VARCHAR)", "text"
+    if family == "other":
+        return f"CAST({col.sql} AS VARCHAR)", "text"
+    return col.sql, family
+
+
 def _epoch(d: str) -> str:
     """SQL: the UTC TIMESTAMP of an epoch number ``d``, its unit chosen by magnitude."""
     return (
@@ -115,7 +137,7 @@ class _Parse:
 
 
 def _parse(kind: Kind, family: str, status_words: MappingType[str, str], http: bool) -> _Parse:
-    number_text = family in ("text", "other")
+    number_text = family == "text"
     if kind == "text":
         # trim() costs about a second per column per 10M rows: only padded cells pay it.
         value = (
@@ -199,7 +221,7 @@ def _parse(kind: Kind, family: str, status_words: MappingType[str, str], http: b
     )
     numeric = (
         "CASE WHEN regexp_full_match(trim(CAST({r} AS VARCHAR)), '-?[0-9]+') THEN "
-        "CASE WHEN CAST(trim(CAST({r} AS VARCHAR)) AS HUGEINT) BETWEEN 100 AND 399 "
+        "CASE WHEN TRY_CAST(trim(CAST({r} AS VARCHAR)) AS HUGEINT) BETWEEN 100 AND 399 "
         "THEN 'success' ELSE 'error' END END"
         if http
         else "NULL"
@@ -214,7 +236,8 @@ def _parse(kind: Kind, family: str, status_words: MappingType[str, str], http: b
 
 @dataclass(frozen=True)
 class _Field:
-    key: tuple[str, str, str]  # (kind, column, path): a field is declared once
+    """A parsed cell, declared once per (kind, column, JSON path)."""
+
     index: int
     raw: str
     parse: _Parse
@@ -231,15 +254,6 @@ class _Check:
     condition: str  # SQL over values/canonical columns: true when the row is refused
     reason: str  # SQL expression of the reason
     column: Column | None
-
-
-@dataclass(frozen=True)
-class Offence:
-    """The first refused cell: its record index, file column and reason."""
-
-    rn: int
-    column: str | None
-    reason: str
 
 
 class Mapping:
@@ -276,18 +290,22 @@ class Mapping:
         ``required``: the column must exist (else the file is refused naming ``names[0]``)
         and every row must have a value (else the row is refused with reason ``empty``).
         """
-        col = self.column(*names)
+        col = self.need(*names) if required else self.column(*names)
         if col is None:
-            if required:
-                raise InvalidDataset(f"The required column {names[0]} is missing.", column=names[0])
             return "NULL"
-        raw, family = col.sql, _family(col.type)
-        if family == "nested" or col.type == "JSON":
-            raw, family = f"CAST(to_json({col.sql}) AS VARCHAR)", "text"
+        raw, family = _raw(col)
+        if family not in _NATIVE[kind]:  # e.g. a BOOLEAN timestamp: read it as its text
+            raw, family = f"CAST({raw} AS VARCHAR)", "text"
         ref = self._add(kind, col, "", raw, family, status_words, http)
         if required:
             self.require(ref, col, empty)
         return ref
+
+    def need(self, *names: str) -> Column:
+        """The first of ``names`` the file has; the file is refused if it has none."""
+        if (col := self.column(*names)) is None:
+            raise InvalidDataset(f"The required column {names[0]} is missing.", column=names[0])
+        return col
 
     def json_field(self, kind: Kind, col: Column, path: str) -> str:
         """SQL of the value at JSON ``path`` (``$.a.b``) inside column ``col``, parsed."""
@@ -314,7 +332,6 @@ class Mapping:
                 "({r} IS NOT NULL AND trim({r}) <> '')" if family == "text" else "{r} IS NOT NULL"
             )
             self._fields[key] = _Field(
-                key=key,
                 index=len(self._fields),
                 raw=raw,
                 parse=_parse(kind, family, status_words, http),
@@ -346,7 +363,7 @@ class Mapping:
             f"CASE WHEN json_valid({src}) THEN json_extract_string({src}, "
             f"[{', '.join(quote_literal(p) for p in paths)}]) END AS {quote_ident('j:' + name)}"
             for name, paths in self._json.items()
-            for src in [self._json_source(name)]
+            for src, _ in [_raw(self._columns[name.lower()])]
         ]
         s1 = f"SELECT *{''.join(', ' + j for j in json_lists)} FROM ({relation})"
         if self._where:
@@ -393,12 +410,6 @@ class Mapping:
         )
         s6 = f"SELECT _rn, _pos{cols}{errs} FROM ({s5})"
         return s6, [(quote_ident(f"e:{i}"), col) for i, (_, _, col) in enumerate(errors)]
-
-    def _json_source(self, name: str) -> str:
-        col = self._columns[name.lower()]
-        if _family(col.type) in ("nested", "other") or col.type == "JSON":
-            return f"CAST(to_json({col.sql}) AS VARCHAR)"
-        return col.sql
 
     def ingest_sql(self, canonical: MappingType[str, str]) -> str:
         """The query of the canonical rows; it raises :data:`INVALID_ROW` on a refused row."""

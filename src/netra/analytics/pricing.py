@@ -2,7 +2,8 @@
 
 ``register_usage(con, path)`` prepares one DuckDB connection:
 
-1. it reads the DISTINCT (``model``, ``provider``) pairs of the dataset (one scan);
+1. it reads the distinct (``model``, ``provider``) pairs of the dataset and the largest
+   per-request input of each (one scan);
 2. it resolves each pair, and the pair's cheaper sibling (``siblings.toml``, priced at the
    same provider), with the catalog's matcher: a handful of calls, never one per row;
 3. it writes table ``prices``: one row per pair × time-of-day segment × input-token band
@@ -241,7 +242,7 @@ def register_usage(
     )
     pairs = con.execute(
         """
-        SELECT model, provider, max(input_tokens / requests)
+        SELECT model, provider, coalesce(max(input_tokens / requests), 0)
         FROM stored_usage
         GROUP BY model, provider
         """
@@ -250,8 +251,10 @@ def register_usage(
     con.register("price_rows", table.to_arrow())
     con.execute("CREATE OR REPLACE TABLE prices AS SELECT * FROM price_rows")
     con.unregister("price_rows")
-    con.execute("CREATE OR REPLACE TABLE names (key INTEGER, name VARCHAR)")
-    con.executemany("INSERT INTO names VALUES (?, ?)", list(table.names))
+    keys, names = zip(*table.names, strict=True) if table.names else ((), ())
+    con.register("name_rows", pa.table({"key": pa.array(keys, pa.int32()), "name": names}))
+    con.execute("CREATE OR REPLACE TABLE names AS SELECT key, name::VARCHAR AS name FROM name_rows")
+    con.unregister("name_rows")
     con.execute(f"CREATE OR REPLACE VIEW usage AS {_usage_sql(table)}")
     return table
 

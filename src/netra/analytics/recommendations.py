@@ -72,13 +72,13 @@ def recommendations(source: Source) -> RecommendationSet:
     with connect(source) as con:
         bounds = con.execute("SELECT min(first_at), max(last_at) FROM spend").fetchone()
         days = period_days(*(bounds or (None, None)))
-        savings.prepare(con)
-        found = {
-            "response_cache": savings.response_cache(con),
-            "model_routing": savings.model_routing(con),
-            "prompt_caching": savings.prompt_caching(con),
-            "batch_api": savings.batch_api(con),
-            "error_waste": savings.error_waste(con),
+        names = savings.prepare(con)
+        found: dict[Kind, Saving] = {
+            "response_cache": savings.response_cache(con, names),
+            "model_routing": savings.model_routing(con, names),
+            "prompt_caching": savings.prompt_caching(con, names),
+            "batch_api": savings.batch_api(con, names),
+            "error_waste": savings.error_waste(con, names),
         }
         chain = savings.chain(con)
 
@@ -86,7 +86,7 @@ def recommendations(source: Source) -> RecommendationSet:
         return usd(amount * 30 / days)
 
     items = [
-        _recommendation(kind, saving, days, monthly(saving.saving))  # type: ignore[arg-type]
+        _recommendation(kind, saving, days, monthly(saving.saving))
         for kind, saving in found.items()
         if saving.requests > 0
     ]

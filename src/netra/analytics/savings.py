@@ -36,7 +36,7 @@ caching, as its sibling; prompt_caching is computed on the kept requests with th
 model and prices; batch_api takes its discount of what a row costs after prompt caching.
 
 ``prepare`` writes the rows once into table ``facts`` (numbers and integer keys only, so
-every kind aggregates fast) and the response-cache groups into table ``repeats``.
+every kind aggregates fast) and the rows of response-cache groups into table ``repeats``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ MAX_ROUTED_INPUT_TOKENS: Final = 1_000
 MAX_ROUTED_OUTPUT_TOKENS: Final = 300
 
 Part = dict[str, str | int | float | None]
+Names = dict[int, str]  # integer key -> model, sibling or provider name
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,9 @@ class Chain:
         return self.response_cache + self.model_routing + self.prompt_caching + self.batch_api
 
 
-def prepare(con: duckdb.DuckDBPyConnection) -> None:
-    """Tables ``facts`` (every row with a cost) and ``repeats`` (response-cache groups).
+def prepare(con: duckdb.DuckDBPyConnection) -> Names:
+    """Tables ``facts`` (every row with a cost) and ``repeats`` (response-cache groups);
+    returns the names of the integer keys (table ``names``).
 
     ``facts``: ``success``/``failed`` from ``status``; ``routed_cost``: ``sibling_cost`` when
     the row may be routed (a sibling and both thresholds), else NULL; ``prefix_key``: an
@@ -92,37 +94,32 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
     else 0.
 
     ``repeats``: the rows of groups of equal (model, prompt_hash) with 2+ requests, with
-    ``kept``: 1 for a group's first row, 0 for later rows. Candidate prompts are found by a
-    hash of (model, prompt_hash) seen in 2+ requests (``repeat_candidates``, cheap); only
-    their rows keep the ``prompt_hash`` itself in ``facts`` (``repeated_prompt``), on which
-    the groups are then formed exactly.
+    ``kept``: 1 for a group's first row, 0 for later rows. Candidate prompts are the hashes
+    of (model, prompt_hash) seen in 2+ requests (cheap to find); only their rows keep the
+    ``prompt_hash`` itself in ``facts`` (``repeated_prompt``), on which the groups are then
+    formed exactly.
     """
-    names = dict(con.execute("SELECT name, key FROM names").fetchall())
+    names: Names = dict(con.execute("SELECT key, name FROM names").fetchall())
     rates = " ".join(
-        f"WHEN {names[provider]} THEN {rate}"
-        for provider, rate in BATCH_DISCOUNTS.items()
-        if provider in names
+        f"WHEN {key} THEN {BATCH_DISCOUNTS[name]}"
+        for key, name in names.items()
+        if name in BATCH_DISCOUNTS
     )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE prefixes AS
-        SELECT prefix_hash, CAST(row_number() OVER () AS INTEGER) AS prefix_key
-        FROM (SELECT DISTINCT prefix_hash FROM stored_usage WHERE prefix_hash IS NOT NULL)
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE repeat_candidates AS
-        SELECT hash(model, prompt_hash) AS prompt_key
-        FROM stored_usage
-        WHERE status = 'success' AND prompt_hash IS NOT NULL
-        GROUP BY prompt_key
-        HAVING sum(requests) >= 2
-        """
-    )
+    batch_rate = f"CASE u.provider_key {rates} ELSE 0 END" if rates else "0"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE facts AS
+        WITH prefixes AS (
+            SELECT prefix_hash, CAST(row_number() OVER () AS INTEGER) AS prefix_key
+            FROM (SELECT DISTINCT prefix_hash FROM stored_usage WHERE prefix_hash IS NOT NULL)
+        ),
+        repeat_candidates AS (
+            SELECT hash(model, prompt_hash) AS prompt_key
+            FROM stored_usage
+            WHERE status = 'success' AND prompt_hash IS NOT NULL
+            GROUP BY prompt_key
+            HAVING sum(requests) >= 2
+        )
         SELECT u.row_no, u."timestamp", u.requests, u.cost,
                u.status = 'success' AS success, u.status = 'error' AS failed,
                CASE WHEN u.input_tokens <= {MAX_ROUTED_INPUT_TOKENS} * u.requests
@@ -134,8 +131,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
                x.prefix_key, u.prefix_tokens, u.cache_read_tokens = 0 AS uncached,
                u.price_input, u.price_cache_read, u.price_cache_write,
                u.sibling_price_input, u.sibling_price_cache_read, u.sibling_price_cache_write,
-               CASE WHEN u.interactive IS FALSE AND u.batch IS NOT TRUE
-                    THEN CASE u.provider_key {rates or "WHEN NULL THEN 0"} ELSE 0 END
+               CASE WHEN u.interactive IS FALSE AND u.batch IS NOT TRUE THEN {batch_rate}
                     ELSE 0 END AS batch_rate
         FROM usage AS u LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
         WHERE u.cost IS NOT NULL
@@ -161,16 +157,18 @@ def prepare(con: duckdb.DuckDBPyConnection) -> None:
         WHERE group_requests >= 2
         """
     )
+    return names
 
 
-def response_cache(con: duckdb.DuckDBPyConnection) -> Saving:
+def response_cache(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
     """Saving of a row of ``repeats``: cost × (requests − kept) / requests."""
     found = _named(
         con,
+        names,
         """
         SELECT model_key, count(DISTINCT prompt_hash) AS groups, sum(requests) AS requests,
                sum(requests - kept) AS repeats,
-               sum(cost * (requests - kept) / requests) AS saving
+               sum(CAST(cost * (requests - kept) / requests AS DECIMAL(38, 12))) AS saving
         FROM repeats
         GROUP BY model_key
         """,
@@ -185,9 +183,10 @@ def response_cache(con: duckdb.DuckDBPyConnection) -> Saving:
     )
 
 
-def model_routing(con: duckdb.DuckDBPyConnection) -> Saving:
+def model_routing(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
     found = _named(
         con,
+        names,
         """
         SELECT model_key, sibling_key, sum(requests) AS requests, sum(cost) AS cost,
                sum(routed_cost) AS sibling_cost, sum(cost - routed_cost) AS saving
@@ -201,13 +200,18 @@ def model_routing(con: duckdb.DuckDBPyConnection) -> Saving:
         requests=int(_sum(found, "requests")),
         cost=_sum(found, "cost"),
         parts=found,
-        numbers={"sibling_cost": _sum(found, "sibling_cost")},
+        numbers={
+            "sibling_cost": _sum(found, "sibling_cost"),
+            "max_input_tokens_per_request": MAX_ROUTED_INPUT_TOKENS,
+            "max_output_tokens_per_request": MAX_ROUTED_OUTPUT_TOKENS,
+        },
     )
 
 
-def prompt_caching(con: duckdb.DuckDBPyConnection) -> Saving:
+def prompt_caching(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
     found = _named(
         con,
+        names,
         """
         WITH groups AS (
             SELECT model_key, sum(requests) AS requests, sum(cost) AS cost,
@@ -246,9 +250,10 @@ def prompt_caching(con: duckdb.DuckDBPyConnection) -> Saving:
     )
 
 
-def batch_api(con: duckdb.DuckDBPyConnection) -> Saving:
+def batch_api(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
     found = _named(
         con,
+        names,
         """
         SELECT provider_key, sum(requests) AS requests, sum(cost) AS cost,
                any_value(batch_rate) AS discount, sum(batch_rate * cost) AS saving
@@ -265,9 +270,10 @@ def batch_api(con: duckdb.DuckDBPyConnection) -> Saving:
     )
 
 
-def error_waste(con: duckdb.DuckDBPyConnection) -> Saving:
+def error_waste(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
     found = _named(
         con,
+        names,
         """
         SELECT model_key, sum(requests) AS requests, sum(cost) AS cost, sum(cost) AS saving
         FROM facts
@@ -304,7 +310,8 @@ def chain(con: duckdb.DuckDBPyConnection) -> Chain:
             WHERE f.success
         ),
         steps AS (
-            SELECT "timestamp", row_no, requests, kept, prefix_tokens, batch_rate, cost,
+            SELECT "timestamp", row_no, requests, kept, prefix_key, prefix_tokens, uncached,
+                   batch_rate, cost,
                    kept / requests AS share,
                    kept / requests * cost AS cost_cached,
                    kept / requests * CASE WHEN routed THEN routed_cost ELSE cost END
@@ -314,8 +321,7 @@ def chain(con: duckdb.DuckDBPyConnection) -> Chain:
                    CASE WHEN routed THEN sibling_price_cache_read ELSE price_cache_read END
                        AS cache_read,
                    CASE WHEN routed THEN sibling_price_cache_write ELSE price_cache_write END
-                       AS cache_write,
-                   prefix_key, uncached
+                       AS cache_write
             FROM rows
         ),
         grouped AS (
@@ -342,15 +348,18 @@ def chain(con: duckdb.DuckDBPyConnection) -> Chain:
             FROM grouped
             GROUP BY model_routed, prefix_group
         ),
-        cached AS (
-            SELECT *, prefix_group IS NOT NULL AND kept >= 2 AS cacheable FROM groups
+        saved AS (
+            SELECT *,
+                   CASE WHEN prefix_group IS NOT NULL AND kept >= 2
+                        THEN read_all - first.prefix * first.loss ELSE 0 END AS caching,
+                   CASE WHEN prefix_group IS NOT NULL AND kept >= 2
+                        THEN batch_read_all - first.batch_rate * first.prefix * first.loss
+                        ELSE 0 END AS batch_caching
+            FROM groups
         )
-        SELECT sum(cost) - sum(cost_cached),
-               sum(cost_cached) - sum(cost_routed),
-               sum(CASE WHEN cacheable THEN read_all - first.prefix * first.loss END),
-               sum(batch_before_caching) - coalesce(sum(CASE WHEN cacheable
-                   THEN batch_read_all - first.batch_rate * first.prefix * first.loss END), 0)
-        FROM cached
+        SELECT sum(cost) - sum(cost_cached), sum(cost_cached) - sum(cost_routed),
+               sum(caching), sum(batch_before_caching) - sum(batch_caching)
+        FROM saved
         """
     ).fetchone()
     cached, routed, caching, batched = (float(value or 0) for value in found or ())
@@ -359,10 +368,9 @@ def chain(con: duckdb.DuckDBPyConnection) -> Chain:
     )
 
 
-def _named(con: duckdb.DuckDBPyConnection, sql: str) -> list[Part]:
+def _named(con: duckdb.DuckDBPyConnection, names: Names, sql: str) -> list[Part]:
     """The rows of ``sql`` as dicts, ``*_key`` columns replaced by their names (``model``,
     ``sibling``, ``provider``), largest ``saving`` first."""
-    names = dict(con.execute("SELECT key, name FROM names").fetchall())
     result = con.execute(sql)
     columns = [column[0] for column in result.description]
     parts = [
