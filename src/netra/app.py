@@ -16,6 +16,18 @@ from netra.api import errors as api_errors
 from netra.config import Settings
 from netra.resources import open_resources
 
+# The page's policy (its <meta> tag) plus what only a header can say (frame-ancestors).
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_NOT_THE_PAGE = ("/api/", "/health/", "/metrics", "/docs", "/redoc", "/openapi")
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 def create_app(settings: Settings, *, resume: bool = True) -> FastAPI:
     @asynccontextmanager
@@ -45,6 +57,17 @@ def create_app(settings: Settings, *, resume: bool = True) -> FastAPI:
         metrics = request.app.state.resources.metrics
         metrics.http_requests.labels(request.method, str(response.status_code)).inc()
         metrics.http_seconds.observe(time.perf_counter() - started)
+        return response
+
+    @app.middleware("http")
+    async def security_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.update(_SECURITY_HEADERS)
+        if not request.url.path.startswith(_NOT_THE_PAGE):
+            response.headers["Content-Security-Policy"] = _CSP
+            response.headers["Cache-Control"] = "no-cache"  # revalidate after an upgrade
         return response
 
     app.mount("/", StaticFiles(directory=str(files("netra.web") / "static"), html=True), "web")

@@ -272,13 +272,10 @@ _IN = (
 _TOKEN = f"({_KEY} = 'total' OR {_OUT} OR {_IN})"
 
 
-def _usage_entries(usage: str) -> str:
-    return f"map_entries(TRY_CAST(CAST({usage} AS JSON) AS MAP(VARCHAR, VARCHAR)))"
-
-
-def _usage_sum(usage: str, keys: str) -> str:
+def _usage_sum(entries: str, keys: str) -> str:
+    """SQL: the sum of the ``usage_details`` entries whose key matches ``keys``."""
     return (
-        f"coalesce(list_sum(list_transform(list_filter({_usage_entries(usage)}, lambda e: {keys}), "
+        f"coalesce(list_sum(list_transform(list_filter({entries}, lambda e: {keys}), "
         "lambda e: TRY_CAST(e.value AS DOUBLE))), 0)"
     )
 
@@ -299,16 +296,17 @@ def langfuse(m: Mapping) -> Canonical:
     model = m.field("text", "provided_model_name", "providedModelName", "model", required=True)
     usage_col = m.need("usage_details", "usageDetails")  # an empty cell is 0 tokens
     usage = m.field("json", usage_col.name)
-    read = _usage_sum(usage, f"{_CACHE} AND NOT {_WRITE}")
-    write = _usage_sum(usage, f"{_CACHE} AND {_WRITE}")
-    inputs = _usage_sum(usage, _IN)
-    outputs = _usage_sum(usage, _OUT)
-    total = f"TRY_CAST(json_extract_string({usage}, '$.total') AS DOUBLE)"
+    # The (key, value) entries, parsed once per row.
+    entries = m.derive(f"map_entries(TRY_CAST(CAST({usage} AS JSON) AS MAP(VARCHAR, VARCHAR)))")
+    read = _usage_sum(entries, f"{_CACHE} AND NOT {_WRITE}")
+    write = _usage_sum(entries, f"{_CACHE} AND {_WRITE}")
+    inputs = _usage_sum(entries, _IN)
+    outputs = _usage_sum(entries, _OUT)
+    total = f"TRY_CAST(list_filter({entries}, lambda e: {_KEY} = 'total')[1].value AS DOUBLE)"
     included = (
         f"{total} IS NOT NULL AND {read} + {write} > 0 "
         f"AND {inputs} - {read} - {write} + {outputs} = {total}"
     )
-    entries = _usage_entries(usage)
     d = "TRY_CAST(e.value AS DOUBLE)"
     m.check(
         f"{usage} IS NOT NULL AND ({entries} IS NULL OR list_bool_or(list_transform("
@@ -317,6 +315,7 @@ def langfuse(m: Mapping) -> Canonical:
         usage_col,
         "'is not an object of whole, non-negative token counts'",
     )
+    _check_cache(m, usage_col)
     latency = m.field("amount", "latency")
     end = m.field("timestamp", "end_time", "endTime")
     cost = _coalesce(

@@ -14,8 +14,9 @@ Line numbers (DATA.md section 1: 1-based physical lines, the header being line 1
 derived only when a file is refused, from the record index of the first offence:
 
 - CSV: DuckDB skips blank lines and a quoted field may span lines, so the record index is
-  mapped to its physical line by one streaming pass of :mod:`csv` up to that record
-  (C-level iteration, no Python code per row);
+  mapped to its physical line by one streaming pass up to that record: numpy counts lines
+  in blocks until a quote character appears, :mod:`csv` (C-level iteration, no Python code
+  per row) parses on from there;
 - JSON Lines: one object per line, blank lines skipped; same kind of pass over the lines;
 - Parquet: the 1-based row number.
 
@@ -27,16 +28,20 @@ to one record per result, each carrying its bucket's fields (``start_time``, ...
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import numpy as np
 
 from netra.errors import InvalidDataset
 
 _SNIFF_BYTES = 64 * 1024
+_BLOCK_BYTES = 16 << 20
 _CSV_DELIMITERS = (",", "\t", ";", "|")
 
 
@@ -172,15 +177,46 @@ class CsvSource(Source):
         return int(line), reason, column
 
     def line_of(self, rn: int) -> int:
+        """Count lines with numpy while no quote appears, then with :mod:`csv`.
+
+        Record ``rn`` is the (rn + 2)-th non-blank record, the header being the first:
+        DuckDB skips blank lines. Until the first quote character every line is a record.
+        """
+        target = rn + 2
+        lines = records = offset = 0
+        with self.path.open("rb") as f:
+            while block := f.read(_BLOCK_BYTES):
+                if len(block) == _BLOCK_BYTES:  # count whole lines only
+                    block = block[: block.rfind(b"\n") + 1]
+                if not block or b'"' in block:  # a line longer than a block, or a quote
+                    break
+                data = np.frombuffer(block, dtype=np.uint8)
+                ends = np.flatnonzero(data == 10)
+                if data[-1] != 10:  # the file's last line has no newline
+                    ends = np.append(ends, len(data))
+                starts = np.concatenate(([0], ends[:-1] + 1))
+                width = ends - starts
+                first = data[np.minimum(starts, len(data) - 1)]
+                blank = (width == 0) | ((width == 1) & (first == 13))  # "" or "\r"
+                seen = records + np.cumsum(~blank)
+                if seen[-1] >= target:
+                    return lines + int(np.searchsorted(seen, target)) + 1
+                lines, records, offset = lines + len(ends), int(seen[-1]), offset + len(block)
+                f.seek(offset)
+            f.seek(offset)
+            return self._line_by_csv(f, target - records, lines)
+
+    def _line_by_csv(self, f: BinaryIO, nth: int, lines: int) -> int:
+        """The physical line of the ``nth`` non-blank record from here, ``lines`` lines in."""
         csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))
-        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
-            reader = csv.reader(f, delimiter=self.delimiter)
-            # DuckDB skips blank lines, which csv yields as []; record 0 is the header.
-            record = next(itertools.islice(filter(None, reader), rn + 1, None))
-            embedded = sum(
-                field.count("\n") + field.count("\r") - field.count("\r\n") for field in record
-            )
-            return reader.line_num - embedded
+        text = io.TextIOWrapper(f, encoding="utf-8-sig", errors="replace", newline="")
+        reader = csv.reader(text, delimiter=self.delimiter)
+        # Blank lines, which DuckDB skips, are [] for csv.
+        record = next(itertools.islice(filter(None, reader), nth - 1, None))
+        embedded = sum(
+            field.count("\n") + field.count("\r") - field.count("\r\n") for field in record
+        )
+        return lines + reader.line_num - embedded
 
 
 _REJECT_REASONS = {

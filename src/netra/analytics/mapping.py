@@ -9,6 +9,7 @@ source relation (``formats.Source``), each a plain projection so DuckDB streams 
     s2  ``r:`` the raw value of every field
     s3  ``t:`` its typed form (``TRY_CAST`` and friends)
     s4  ``v:`` its value: NULL when absent or invalid
+    s4d ``d:`` values derived once from values, for several canonical columns to share
     s5  ``c:`` the canonical columns, computed from the values
     s6  ``e:`` one error column per field and per check: NULL, or why the cell is refused
 
@@ -266,6 +267,7 @@ class Mapping:
         self._json: dict[str, list[str]] = {}
         self._checks: list[_Check] = []
         self._where: list[str] = []
+        self._derived: list[str] = []
 
     # Declaring ---------------------------------------------------------------------------
 
@@ -341,6 +343,11 @@ class Mapping:
             )
         return self._fields[key].ref("v")
 
+    def derive(self, sql: str) -> str:
+        """SQL reference to ``sql`` (over field values) computed once per row."""
+        self._derived.append(sql)
+        return quote_ident(f"d:{len(self._derived) - 1}")
+
     def require(self, value: str, col: Column | None, reason: str = "empty value") -> None:
         """Refuse rows where ``value`` is NULL."""
         self.check(f"{value} IS NULL", col, quote_literal(reason))
@@ -381,6 +388,11 @@ class Mapping:
         s3 = f"SELECT *{typed} FROM ({s2})"
         values = "".join(f", {fill(f.parse.value, f)} AS {f.ref('v')}" for f in fields)
         s4 = f"SELECT *{values} FROM ({s3})"
+        if self._derived:
+            derived = "".join(
+                f", {sql} AS {quote_ident(f'd:{i}')}" for i, sql in enumerate(self._derived)
+            )
+            s4 = f"SELECT *{derived} FROM ({s4})"
         canon = "".join(
             f", CAST({canonical[name]} AS {type_}) AS {quote_ident('c:' + name)}"
             for name, type_ in COLUMNS

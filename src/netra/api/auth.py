@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from netra.api.deps import CurrentUser, Res
 from netra.auth import sessions
-from netra.errors import NotFound, Unauthorized
+from netra.config import Settings
+from netra.errors import InvalidInput, NotFound, Unauthorized
 from netra.runtime.bus import Delivery
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -33,24 +34,71 @@ class LoginBody(_Body):
 
 
 class RefreshBody(_Body):
-    refresh_token: Annotated[StrictStr, Field(max_length=512)]
+    # Absent only in cookie mode (the page): the token then comes from the HttpOnly cookie.
+    refresh_token: Annotated[StrictStr, Field(max_length=512)] | None = None
+
+
+COOKIE = "netra_refresh"
+COOKIE_PATH = "/api/auth"
+
+
+def _cookie_mode(request: Request) -> bool:
+    """The page asks for its refresh token in an HttpOnly cookie (docs/security.md).
+
+    The custom header is also the CSRF guard: a cross-site form cannot send it.
+    """
+    return request.headers.get("x-netra-refresh", "").lower() == "cookie"
+
+
+def _answer(
+    request: Request, response: Response, pair: dict[str, Any], settings: Settings
+) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "no-store"
+    if not _cookie_mode(request):
+        return pair
+    response.set_cookie(
+        COOKIE,
+        pair["refresh_token"],
+        max_age=settings.refresh_token_ttl_s,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https" or settings.env == "production",
+    )
+    return {key: value for key, value in pair.items() if key != "refresh_token"}
 
 
 @router.post("/register", status_code=201)
-async def register(body: RegisterBody, resources: Res) -> dict[str, Any]:
-    return await sessions.register(
+async def register(
+    body: RegisterBody, request: Request, response: Response, resources: Res
+) -> dict[str, Any]:
+    pair = await sessions.register(
         resources.db, resources.settings, body.email, body.password, body.name
     )
+    return _answer(request, response, pair, resources.settings)
 
 
 @router.post("/login")
-async def login(body: LoginBody, resources: Res) -> dict[str, Any]:
-    return await sessions.login(resources.db, resources.settings, body.email, body.password)
+async def login(
+    body: LoginBody, request: Request, response: Response, resources: Res
+) -> dict[str, Any]:
+    pair = await sessions.login(resources.db, resources.settings, body.email, body.password)
+    return _answer(request, response, pair, resources.settings)
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshBody, resources: Res) -> dict[str, Any]:
-    return await sessions.refresh(resources.db, resources.settings, body.refresh_token)
+async def refresh(
+    body: RefreshBody, request: Request, response: Response, resources: Res
+) -> dict[str, Any]:
+    token = body.refresh_token
+    if token is None and _cookie_mode(request):
+        token = request.cookies.get(COOKIE)
+    if token is None:
+        if not _cookie_mode(request):
+            raise InvalidInput("refresh_token: Field required", field="refresh_token")
+        raise Unauthorized("no refresh token was presented")
+    pair = await sessions.refresh(resources.db, resources.settings, token)
+    return _answer(request, response, pair, resources.settings)
 
 
 @router.post("/logout", status_code=204)
@@ -60,7 +108,9 @@ async def logout(principal: CurrentUser, resources: Res) -> Response:
     await resources.bus.publish(
         principal.user_id, Delivery(type="session_revoked", body=principal.session_id)
     )
-    return Response(status_code=204)
+    response = Response(status_code=204, headers={"Cache-Control": "no-store"})
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+    return response
 
 
 # OpenID Connect login is a seam for now: no provider can be configured yet, so these
