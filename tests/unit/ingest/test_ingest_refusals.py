@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from netra.analytics import formats
 from netra.analytics.ingest import ingest_file
 from netra.errors import InvalidDataset
 
@@ -201,6 +202,17 @@ def test_parquet_offences_name_the_one_based_row(tmp_path):
     assert error.message.startswith("row 3, column input_tokens")
 
 
+def test_a_truncated_parquet_file_is_refused_as_unreadable(tmp_path):
+    whole = tmp_path / "whole.parquet"
+    ingest_file(SAMPLES / "canonical.csv", whole)
+    src = tmp_path / "usage.parquet"
+    src.write_bytes(whole.read_bytes()[:200])
+
+    error = refusal(src, tmp_path)
+
+    assert error.message.startswith("The file is not a readable Parquet file")
+
+
 def test_a_parquet_column_of_an_unusable_type_is_refused_like_bad_text(tmp_path):
     src = tmp_path / "usage.parquet"
     pq.write_table(
@@ -260,6 +272,22 @@ def test_openai_usage_without_a_model_asks_for_usage_grouped_by_model(write_file
     assert "grouped by model" in error.message
 
 
+def test_langfuse_cache_counts_larger_than_the_input_are_refused(write_file, tmp_path):
+    lines = (SAMPLES / "langfuse_observations.jsonl").read_text().splitlines(keepends=True)
+    record = json.loads(lines[3])  # input includes the cache: total = input + output
+    record["usage_details"] = {
+        "input": 10,
+        "input_cached_tokens": 1500,
+        "output": 100,
+        "total": 110,
+    }
+    lines[3] = json.dumps(record) + "\n"
+    error = refusal(write_file("obs.jsonl", "".join(lines)), tmp_path)
+
+    assert error.details == {"line": 4, "column": "usage_details"}
+    assert "ALL input tokens" in error.message
+
+
 def test_langfuse_usage_details_must_hold_token_counts(write_file, tmp_path):
     lines = (SAMPLES / "langfuse_observations.jsonl").read_text().splitlines(keepends=True)
     record = json.loads(lines[2])
@@ -280,3 +308,24 @@ def test_a_refused_import_leaves_an_existing_dataset_and_its_folder_untouched(wr
 
     assert dest.read_bytes() == before
     assert sorted(p.name for p in dest.parent.iterdir()) == ["dataset.parquet"]
+
+
+@pytest.mark.parametrize("block_bytes", [7, 64, 1 << 20])
+def test_line_numbers_agree_across_read_blocks(write_file, monkeypatch, block_bytes):
+    monkeypatch.setattr(formats, "_BLOCK_BYTES", block_bytes)
+    lines = ["timestamp,model,input_tokens,output_tokens,feature"]
+    records = []  # the physical line of each record
+    for i in range(40):
+        if i % 7 == 3:
+            lines.append("")  # blank: skipped, still a line
+        if i % 11 == 5:
+            lines.append("\r")  # a blank CRLF line
+        if i >= 25 and i % 5 == 0:
+            records.append(len(lines) + 1)
+            lines.extend([f'2025-03-01,m,{i},1,"spans', 'two lines"'])
+        else:
+            records.append(len(lines) + 1)
+            lines.append(f"2025-03-01,m,{i},1,plain")
+    source = formats.CsvSource(write_file("lines.csv", "\n".join(lines)))
+
+    assert [source.line_of(rn) for rn in range(40)] == records
