@@ -96,6 +96,7 @@ async def test_concurrent_runs_are_group_committed_without_mixing_sequences(db):
         emitter = Emitter(db, bus, user_id=user_id, thread_id=thread_id, run_id=run_id, last_seq=0)
         for _ in range(10):
             await emitter.emit(AgentStarted(agent="data"))
+        await emitter.settled()
 
     await asyncio.gather(*(drive(*run) for run in runs))
     for _, _, run_id in runs:
@@ -168,3 +169,21 @@ async def test_a_failing_unit_does_not_spoil_the_units_committed_with_it(db):
         )
     )
     assert stored == {v["id"] for v in fine}
+
+
+async def test_batched_rows_commit_together_and_a_bad_row_fails_alone(db):
+    from netra.db import Rows
+
+    _, _, run_id = await _run(db)
+    good = [
+        Rows(insert(RunEvent), ({"run_id": run_id, "seq": s, "type": "x", "body": "{}"},))
+        for s in (1, 2, 3)
+    ]
+    duplicate = Rows(insert(RunEvent), ({"run_id": run_id, "seq": 2, "type": "x", "body": "{}"},))
+    futures = [db.submit(unit) for unit in (good[0], good[1], duplicate, good[2])]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    from sqlalchemy.exc import IntegrityError
+
+    assert isinstance(results[2], IntegrityError)
+    assert [r for i, r in enumerate(results) if i != 2] == [None, None, None]
+    assert [seq for seq, _, _ in await _stored(db, run_id)] == [1, 2, 3]

@@ -1,5 +1,5 @@
 """The database seam: SQLite (embedded) or PostgreSQL, one schema, one set of queries."""
 
-from netra.db.engine import Database
+from netra.db.engine import Database, Rows
 
-__all__ = ["Database"]
+__all__ = ["Database", "Rows"]

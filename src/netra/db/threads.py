@@ -68,8 +68,15 @@ def remove(conn: Connection, user_id: str, thread_id: str) -> None:
 
 
 def add_message(
-    conn: Connection, thread_id: str, role: str, content: str, run_id: str | None
+    conn: Connection,
+    thread_id: str,
+    role: str,
+    content: str,
+    run_id: str | None,
+    *,
+    touch: bool = True,
 ) -> None:
+    """Add a message; ``touch`` moves the thread's ``updated_at`` (not needed when new)."""
     now = utc_now()
     conn.execute(
         _insert_message,
@@ -82,7 +89,8 @@ def add_message(
             "created_at": now,
         },
     )
-    conn.execute(_touch, {"thread": thread_id, "now": now})
+    if touch:
+        conn.execute(_touch, {"thread": thread_id, "now": now})
 
 
 def messages(conn: Connection, user_id: str, thread_id: str) -> list[dict[str, Any]]:

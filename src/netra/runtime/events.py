@@ -1,20 +1,26 @@
 """The event log: every run event gets its ``seq``, is stored, and only then is published.
 
-A run's ``Emitter`` numbers its events 1, 2, 3, … and writes each one as a unit of work
-(``Database.write`` commits the events of all runs together, in small batches), then
-publishes it on the bus. Terminal events are written together with the run's final
-status, its assistant message and its report, guarded so a run ends exactly once.
+A run's ``Emitter`` numbers its events 1, 2, 3, … and submits each one as a unit of work
+(the database commits the events of all runs together, in small batches). The run goes on
+working meanwhile: the emitter's publisher publishes each event on the bus once its commit
+has landed, strictly in ``seq`` order. If a store fails, nothing after it is published and
+the run's next ``emit`` raises, so the run ends with ``run_failed``. Terminal events are
+written after every earlier event is stored, together with the run's final status, its
+assistant message and its report, guarded so a run ends exactly once, and published after
+every earlier event.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
-from netra.db import Database
+from netra.db import Database, Rows
+from netra.db.runs import last_seq
 from netra.db.tables import ACTIVE_STATUSES, Run, RunEvent
 from netra.protocol import TERMINAL_TYPES, RunEventData, encode, event_type, utc_now
 from netra.runtime.bus import Bus, Delivery
@@ -56,6 +62,9 @@ class Emitter:
         self.run_id = run_id
         self.seq = last_seq
         self._last_store: asyncio.Future[Any] | None = None
+        self._outbox: deque[tuple[asyncio.Future[Any], dict[str, Any]]] = deque()
+        self._publisher: asyncio.Task[None] | None = None
+        self._failure: BaseException | None = None
 
     def _row(self, data: RunEventData) -> dict[str, Any]:
         self.seq += 1
@@ -66,30 +75,47 @@ class Emitter:
         delivery = Delivery(type=row["type"], body=row["body"], run_id=self.run_id, seq=row["seq"])
         await self.bus.publish(self.user_id, delivery)
 
-    async def emit(
-        self,
-        data: RunEventData,
-        *,
-        state: dict[str, Any] | None = None,
-        also: Callable[[Connection], None] | None = None,
-    ) -> None:
-        """Store the event (with the run's resumable ``state`` and ``also``), then publish."""
+    async def emit(self, data: RunEventData, *, state: dict[str, Any] | None = None) -> None:
+        """Submit the event (with the run's resumable ``state``); it is published once stored."""
         if event_type(data) in TERMINAL_TYPES:
             raise ValueError("terminal events go through Emitter.finish")
+        if self._failure is not None:
+            raise self._failure
         row = self._row(data)
-        run_id = self.run_id
+        unit: Callable[[Connection], None]
+        if state is None:
+            unit = Rows(_insert_event, (row,))
+        else:
+            resumable = {"run": self.run_id, "new_state": state}
 
-        def unit(conn: Connection) -> None:
-            conn.execute(_insert_event, row)
-            if state is not None:
-                conn.execute(_save_state, {"run": run_id, "new_state": state})
-            if also is not None:
-                also(conn)
+            def unit(conn: Connection) -> None:
+                conn.execute(_insert_event, row)
+                conn.execute(_save_state, resumable)
 
-        # A cancelled run still gets this event stored: the write is shielded.
-        self._last_store = asyncio.ensure_future(self.db.write(unit))
-        await asyncio.shield(self._last_store)
-        await self._publish(row)
+        self._last_store = self.db.submit(unit)
+        self._outbox.append((self._last_store, row))
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.create_task(self._publish_stored())
+
+    async def _publish_stored(self) -> None:
+        """Publish queued events in order, each once its commit has landed."""
+        while self._outbox:
+            stored, row = self._outbox[0]
+            try:
+                await asyncio.shield(stored)
+            except Exception as exc:
+                self._failure = exc
+                self._outbox.clear()  # nothing after a lost event may be delivered
+                return
+            self._outbox.popleft()
+            await self._publish(row)
+
+    async def settled(self) -> None:
+        """Wait (uncancellably) until every submitted event is stored and published."""
+        if self._last_store is not None:
+            await asyncio.wait([self._last_store])
+        if self._publisher is not None:
+            await asyncio.wait([self._publisher])
 
     async def finish(
         self,
@@ -104,10 +130,11 @@ class Emitter:
         Returns False, storing nothing, when the run had already ended. Waits for the
         run's previous event to be committed first, so the log never has a hole.
         """
-        if self._last_store is not None:
-            await asyncio.wait([self._last_store])
-        row = self._row(data)
+        await self.settled()
         run_id = self.run_id
+        if self._failure is not None:  # number the end after what was really stored
+            self.seq = await self.db.read(lambda conn: last_seq(conn, run_id))
+        row = self._row(data)
 
         def unit(conn: Connection) -> bool:
             ended = conn.execute(

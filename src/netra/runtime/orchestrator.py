@@ -18,6 +18,7 @@ class Orchestrator:
         self.agents = agents
 
     async def run(self, ctx: RunContext, state: RunState) -> RunState:
+        last = state.plan[-1]
         for name in state.plan:
             if name in state.completed:
                 continue  # finished before the run was resumed
@@ -29,6 +30,7 @@ class Orchestrator:
             duration_ms = round((time.perf_counter() - started) * 1000)
             await ctx.emit(
                 AgentCompleted(agent=name, duration_ms=duration_ms, output=output),
-                state=state.model_dump(mode="json"),
+                # Stored so a resumed run skips it; the last agent's is moot: the run ends.
+                state=state.model_dump(mode="json") if name != last else None,
             )
         return state

@@ -29,15 +29,14 @@ class RunHandle:
     started: bool = False  # the executor is running (else it sees stop_reason when it starts)
     finishing: bool = False  # the terminal event is being written: too late to cancel
 
-    def stop(self, reason: Literal["cancel", "shutdown"]) -> bool:
-        """Ask the run to stop; True when this request will reach it."""
+    def stop(self, reason: Literal["cancel", "shutdown"]) -> None:
+        """Ask the run to stop, unless it is already writing its end."""
         if self.task is None or self.task.done() or self.finishing:
-            return False
+            return
         if self.stop_reason is None:
             self.stop_reason = reason
             if self.started:
                 self.task.cancel()
-        return True
 
 
 class MemoryQueue:
@@ -69,9 +68,12 @@ class MemoryQueue:
             self._handles.pop(handle.run_id, None)
 
     async def cancel(self, run_id: str) -> bool:
-        """Cancel a run executing here; False when it is not (or no longer) running here."""
+        """Stop a run executing here (one already ending is left to end); False: not here."""
         handle = self._handles.get(run_id)
-        return handle.stop("cancel") if handle else False
+        if handle is None:
+            return False
+        handle.stop("cancel")
+        return True
 
     async def stop(self, grace_s: float) -> None:
         """Let runs finish for ``grace_s``; stop the rest, leaving them resumable."""

@@ -134,7 +134,7 @@ class Runner:
                 conn.execute(insert(Run), values)
             except IntegrityError:  # the partial unique index: another run took the thread
                 raise ThreadBusy("a run of this thread is still going") from None
-            threads.add_message(conn, thread, "user", message, run_id)
+            threads.add_message(conn, thread, "user", message, run_id, touch=thread_id is not None)
             started = RunStarted(
                 request_id=request_id,
                 message=message,
@@ -156,8 +156,8 @@ class Runner:
         return run
 
     def _check_limits(self, conn: Connection, user_id: str) -> None:
-        # Serialise admissions of one user on PostgreSQL (SQLite writes are serial already).
-        conn.execute(_lock_user, {"user": user_id})
+        if not self.db.is_sqlite:  # serialise one user's admissions (SQLite writes are serial)
+            conn.execute(_lock_user, {"user": user_id})
         if run_rows.active_count(conn, user_id) >= self.settings.max_runs_per_user:
             raise TooManyRuns(
                 f"at most {self.settings.max_runs_per_user} runs may be going at once"
@@ -188,8 +188,11 @@ class Runner:
                 run_id=run_id,
                 last_seq=last_seq,
             )
-            if await emitter.finish(RunCancelled(), "cancelled"):
-                self.finished_runs["cancelled"] += 1
+            try:
+                if await emitter.finish(RunCancelled(), "cancelled"):
+                    self.finished_runs["cancelled"] += 1
+            except IntegrityError:  # another process is writing this run's events: it ends there
+                log.warning("run.cancel_raced", run_id=run_id)
         return run
 
     # --- execution ---------------------------------------------------------------------
