@@ -48,7 +48,8 @@ def generate(rows: int, seed: int) -> tuple[Path, Path]:
         print(f"generated {parquet.name} in {time.perf_counter() - started:.1f} s", flush=True)
     if not csv.exists():
         started = time.perf_counter()
-        with duckdb.connect(config={"enable_progress_bar": False}) as con:
+        with duckdb.connect() as con:
+            con.execute("SET enable_progress_bar = false")
             con.execute(
                 f"COPY (SELECT * EXCLUDE (row_no) FROM read_parquet('{parquet}') ORDER BY row_no) "
                 f"TO '{csv}' (HEADER, TIMESTAMPFORMAT '%Y-%m-%dT%H:%M:%S.%fZ')"
