@@ -74,38 +74,37 @@ def report_for(ctx: RunContext, state: RunState) -> dict[str, Any]:
 def _charts(
     breakdowns: dict[str, list[dict[str, Any]]], recommendations: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    charts = []
-    if breakdowns.get("by_day"):
-        charts.append(
-            {
-                "id": "spend_by_day",
-                "type": "line",
-                "title": "Spend by day (USD)",
-                "x": [row["key"] for row in breakdowns["by_day"]],
-                "y": [row["cost_usd"] for row in breakdowns["by_day"]],
-            }
-        )
-    if breakdowns.get("by_model"):
-        charts.append(
-            {
-                "id": "spend_by_model",
-                "type": "bar",
-                "title": "Spend by model (USD)",
-                "x": [row["key"] for row in breakdowns["by_model"]],
-                "y": [row["cost_usd"] for row in breakdowns["by_model"]],
-            }
-        )
-    if recommendations:
-        charts.append(
-            {
-                "id": "savings_by_recommendation",
-                "type": "bar",
-                "title": "Monthly savings by recommendation (USD)",
-                "x": [item["kind"] for item in recommendations],
-                "y": [item["monthly_savings_usd"] for item in recommendations],
-            }
-        )
-    return charts
+    """The report's charts: (id, type, title, rows, label key, value key) each, if it has data."""
+    specs = [
+        ("spend_by_day", "line", "Spend by day (USD)", breakdowns.get("by_day"), "key", "cost_usd"),
+        (
+            "spend_by_model",
+            "bar",
+            "Spend by model (USD)",
+            breakdowns.get("by_model"),
+            "key",
+            "cost_usd",
+        ),
+        (
+            "savings_by_recommendation",
+            "bar",
+            "Monthly savings by recommendation (USD)",
+            recommendations,
+            "kind",
+            "monthly_savings_usd",
+        ),
+    ]
+    return [
+        {
+            "id": chart_id,
+            "type": kind,
+            "title": title,
+            "x": [row[label] for row in rows],
+            "y": [row[value] for row in rows],
+        }
+        for chart_id, kind, title, rows, label, value in specs
+        if rows
+    ]
 
 
 # --- the answer ------------------------------------------------------------------------
