@@ -10,6 +10,7 @@ python3 -m venv .venv
 
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
+.venv/bin/mypy
 
 echo "== tests on SQLite (unit, integration, e2e, browser)"
 .venv/bin/python -m pytest -q "$@"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -37,7 +38,7 @@ class Metrics:
             "netra_runs_finished", "runs ended by this process", ["status"], registry=self.registry
         )
         for status in ("completed", "failed", "cancelled"):
-            finished.labels(status).set_function(lambda s=status: runner.finished_runs[s])
+            finished.labels(status).set_function(partial(runner.finished_runs.__getitem__, status))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

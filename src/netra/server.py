@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import math
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 
@@ -36,7 +38,7 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _find_app(asgi: object) -> object | None:
+def _find_app(asgi: Any) -> Any:
     """The FastAPI app under uvicorn's middleware wrappers."""
     while asgi is not None and not hasattr(asgi, "router"):
         asgi = getattr(asgi, "app", None)
@@ -74,7 +76,7 @@ def run_server(settings: Settings) -> int:
         ws_ping_interval=settings.heartbeat_interval_s,
         ws_ping_timeout=settings.heartbeat_interval_s,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
-        timeout_graceful_shutdown=settings.shutdown_grace_s + 2,
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s) + 2,
         log_config=None,
         access_log=False,
         lifespan="on",

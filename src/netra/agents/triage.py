@@ -54,12 +54,10 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
     """The question's intent and the agents that answer it, in order."""
     text = " ".join(message.lower().split())
     dimensions = [name for name, pattern in _DIMENSIONS.items() if re.search(pattern, text)]
-    model = _MODEL.search(text)
-    user = _USER.search(message)
-    named = {
-        "model": model.group(1) if model else None,
-        "user": (user.group(1) or user.group(2)) if user else None,
-    }
+    model_match = _MODEL.search(text)
+    user_match = _USER.search(message)
+    model = model_match.group(1) if model_match else None
+    user = (user_match.group(1) or user_match.group(2)) if user_match else None
     if _OPTIMIZE.search(text):
         acts = bool(_ACT.search(text))
         intent = Intent(
@@ -68,15 +66,21 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
             dimensions=dimensions or ["model", "feature"],
             reason="the question asks how to spend less"
             + (" and how to act on it" if acts else ""),
-            **named,
+            model=model,
+            user=user,
         )
         plan = ["triage", "data", "optimization", *(["actions"] if acts else []), "reporting"]
     elif _LATENCY.search(text):
-        intent = Intent(kind="latency", reason="the question is about latency", **named)
-        plan = ["triage", "data", "reporting"]
-    elif named["user"] and _SPEND.search(text):
         intent = Intent(
-            kind="user_cost", reason=f"the question asks what user {named['user']} costs", **named
+            kind="latency", reason="the question is about latency", model=model, user=user
+        )
+        plan = ["triage", "data", "reporting"]
+    elif user and _SPEND.search(text):
+        intent = Intent(
+            kind="user_cost",
+            reason=f"the question asks what user {user} costs",
+            model=model,
+            user=user,
         )
         plan = ["triage", "data", "reporting"]
     elif _GROWTH.search(text) and (_SPEND.search(text) or "feature" in dimensions):
@@ -84,7 +88,8 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
             kind="growth",
             dimensions=dimensions or ["feature"],
             reason="the question asks what changed over time",
-            **named,
+            model=model,
+            user=user,
         )
         plan = ["triage", "data", "reporting"]
     elif _SPEND.search(text):
@@ -92,7 +97,8 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
             kind="spend",
             dimensions=dimensions or ["model"],
             reason="the question asks where the money goes",
-            **named,
+            model=model,
+            user=user,
         )
         plan = ["triage", "data", "reporting"]
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -54,7 +54,7 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
     async def ping(self) -> None: ...
     async def publish(self, user_id: str, delivery: Delivery) -> None: ...
-    def subscribe(self, user_id: str) -> AsyncIterator[Subscription]: ...
+    def subscribe(self, user_id: str) -> AbstractAsyncContextManager[Subscription]: ...
 
 
 class MemoryBus:
@@ -169,5 +169,5 @@ class RedisBus:
             self._local.deliver(user_id, Delivery(**json.loads(message["data"])))
 
 
-def create_bus(redis_url: str | None) -> MemoryBus | RedisBus:
+def create_bus(redis_url: str | None) -> Bus:
     return RedisBus(redis_url) if redis_url else MemoryBus()

@@ -138,7 +138,7 @@ class Runner:
             started = RunStarted(
                 request_id=request_id,
                 message=message,
-                dataset_id=values["dataset_id"],
+                dataset_id=dataset.id if dataset else None,
                 agents=plan,
             )
             body = encode(started, run_id=run_id, thread_id=thread, seq=1, ts=now)
@@ -199,6 +199,7 @@ class Runner:
 
     async def execute(self, handle: RunHandle) -> None:
         handle.started = True
+        claimed: tuple[Any, int] | None
         if handle.run is not None:
             claimed = (handle.run, 1)  # admitted as running, with run_started stored
         else:
