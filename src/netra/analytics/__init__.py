@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 _WHERE = {
     "Analysis": "analyses",
     "analyze": "analyses",
+    "open_dataset": "dataset",
     "daily_trend": "breakdowns",
     "feature_growth": "breakdowns",
     "spend_breakdown": "breakdowns",
@@ -47,6 +48,7 @@ __all__ = [
     "ingest_cli",
     "ingest_file",
     "latency_percentiles",
+    "open_dataset",
     "recommend",
     "search_catalog",
     "spend_breakdown",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:
     from netra.analytics.analyses import Analysis, analyze
     from netra.analytics.breakdowns import daily_trend, feature_growth, spend_breakdown, user_cost
     from netra.analytics.catalog import cheapest_model, search_catalog
+    from netra.analytics.dataset import open_dataset
     from netra.analytics.demo import write_demo
     from netra.analytics.findings import anomalies, latency_percentiles
     from netra.analytics.ingest import IngestResult, ingest_cli, ingest_file

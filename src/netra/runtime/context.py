@@ -25,10 +25,19 @@ def summarise(result: Any) -> Any:
     return result
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DatasetRef:
+    """The run's dataset; ``connection`` is its priced DuckDB connection once a tool opened it.
+
+    The run's tool calls are sequential, so they share one connection: the price join and
+    roll-up happen once per run, not once per call. It closes when the run is dropped (a call
+    still running in its thread after a cancel keeps it open until that call ends).
+    """
+
     id: str
     path: Path
+    connection: Any = None
+    closer: Any = None  # the ExitStack that owns ``connection``
 
 
 @dataclass(frozen=True, slots=True)

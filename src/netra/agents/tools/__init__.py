@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
+from contextlib import ExitStack
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from netra import analytics
 from netra.errors import RunError
 from netra.runtime.context import RunContext
 
 
-async def over_dataset(ctx: RunContext, analysis: Callable[[Path], Any]) -> Any:
-    """Run ``analysis(dataset_path)`` in a worker thread; return its result as JSON data."""
-    if ctx.dataset is None:
+async def over_dataset(ctx: RunContext, analysis: Callable[[Any], Any]) -> Any:
+    """Run ``analysis(source)`` in a worker thread over the run's shared dataset connection
+    (opened, priced and rolled up by the first call); return the result as JSON data."""
+    dataset = ctx.dataset
+    if dataset is None:
         raise RunError("this run has no dataset to analyse")
-    path = ctx.dataset.path
-    return await asyncio.to_thread(lambda: to_jsonable_python(analysis(path)))
+
+    def run() -> Any:
+        if dataset.connection is None:
+            opened = ExitStack()  # closed with the run's context, when it is collected
+            dataset.connection = opened.enter_context(
+                analytics.open_dataset(dataset.path, rollup=True)
+            )
+            dataset.closer = opened
+        return to_jsonable_python(analysis(dataset.connection))
+
+    return await asyncio.to_thread(run)

@@ -14,7 +14,7 @@ from netra.runtime.context import RunContext
 
 async def find_savings(ctx: RunContext) -> Any:
     """The five recommendation kinds of DATA.md, each priced alone, and the combined total."""
-    return await over_dataset(ctx, lambda path: analytics.recommend(path))
+    return await over_dataset(ctx, lambda source: analytics.recommend(source))
 
 
 async def cheapest_model(

@@ -11,29 +11,33 @@ from netra.runtime.context import RunContext
 
 async def dataset_summary(ctx: RunContext) -> Any:
     """Rows, requests, period, total cost, models, unpriced requests and models."""
-    return await over_dataset(ctx, lambda path: analytics.summarize(path))
+    return await over_dataset(ctx, lambda source: analytics.summarize(source))
 
 
 async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Any:
     """Spend by model, provider, feature, user, project, api_key or day, largest first."""
-    return await over_dataset(ctx, lambda path: analytics.spend_breakdown(path, by, limit=limit))
+    return await over_dataset(
+        ctx, lambda source: analytics.spend_breakdown(source, by, limit=limit)
+    )
 
 
 async def feature_growth(ctx: RunContext, days: int = 7) -> Any:
     """Spend per feature in the last ``days`` against the ``days`` before."""
-    return await over_dataset(ctx, lambda path: analytics.feature_growth(path, days=days))
+    return await over_dataset(ctx, lambda source: analytics.feature_growth(source, days=days))
 
 
 async def find_anomalies(ctx: RunContext) -> Any:
     """Days whose spend exceeds the mean of the 14 before by more than 3 standard deviations."""
-    return await over_dataset(ctx, lambda path: analytics.anomalies(path))
+    return await over_dataset(ctx, lambda source: analytics.anomalies(source))
 
 
 async def latency_percentiles(ctx: RunContext, model: str | None = None) -> Any:
     """p50/p95 latency per model and feature (one model's when named)."""
-    return await over_dataset(ctx, lambda path: analytics.latency_percentiles(path, model=model))
+    return await over_dataset(
+        ctx, lambda source: analytics.latency_percentiles(source, model=model)
+    )
 
 
 async def user_cost(ctx: RunContext, user: str) -> Any:
     """One user's spend, requests and models."""
-    return await over_dataset(ctx, lambda path: analytics.user_cost(path, user))
+    return await over_dataset(ctx, lambda source: analytics.user_cost(source, user))
