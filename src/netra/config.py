@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     ws_messages_per_second: float = Field(50.0, gt=0)
     upload_max_bytes: int = Field(200 * 1024 * 1024, ge=1024)
     demo_max_rows: int = Field(1_000_000, ge=1)
+    max_concurrent_analyses: int = Field(8, ge=1)
     shutdown_grace_s: float = Field(3.0, ge=0)
 
     @field_validator("database_url")

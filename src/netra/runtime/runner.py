@@ -81,6 +81,7 @@ class Runner:
         self.agents = agents
         self.datasets = datasets
         self.queue = MemoryQueue(self.execute)
+        self._analysis_slots = asyncio.Semaphore(settings.max_concurrent_analyses)
         self.finished_runs: dict[str, int] = {"completed": 0, "failed": 0, "cancelled": 0}
 
     # --- admission ---------------------------------------------------------------------
@@ -243,7 +244,13 @@ class Runner:
             if handle.resume:
                 open_agent = await self.db.read(lambda conn: _open_agent(conn, run.id))
                 await ctx.emit(RunResumed(agent=open_agent, attempt=run.attempt))
-            state = await Orchestrator(self.agents).run(ctx, state)
+            if dataset is not None and "data" in state.plan:
+                # Each analysing run holds a DuckDB instance: bound how many exist at once.
+                async with self._analysis_slots:
+                    state = await Orchestrator(self.agents).run(ctx, state)
+                    dataset.connection = dataset.closer = None  # freed with its last user
+            else:
+                state = await Orchestrator(self.agents).run(ctx, state)
             handle.finishing = True
             await self._complete(emitter, run, state, started)
         except asyncio.CancelledError:
