@@ -34,7 +34,12 @@ def report_for(ctx: RunContext, state: RunState) -> dict[str, Any]:
         {"kind": "anomaly", **anomaly}
         for anomaly in (found.get("anomalies") or {}).get("items", [])
     ]
-    for key, kind in (("latency", "latency"), ("growth", "growth"), ("user", "user_cost")):
+    for key, kind in (
+        ("latency", "latency"),
+        ("growth", "growth"),
+        ("user", "user_cost"),
+        ("alternative", "alternative"),
+    ):
         if found.get(key):
             findings.append({"kind": kind, **found[key]})
     breakdowns = {
@@ -124,6 +129,7 @@ def answer_for(state: RunState) -> str:
         parts += _user(report, state.intent.user)
     elif kind == "optimize":
         parts += _savings(report)
+        parts += _alternative(report)
         if report.get("action_plan"):
             parts += _plan(report)
     unpriced = report["totals"]["unpriced_models"]
@@ -235,6 +241,23 @@ def _savings(report: dict[str, Any]) -> list[str]:
             f"({item['confidence']} confidence). {item['action']}"
         )
     return ["\n".join(lines)]
+
+
+def _alternative(report: dict[str, Any]) -> list[str]:
+    found = next((f for f in report["findings"] if f["kind"] == "alternative"), None)
+    if not found or not found.get("alternative"):
+        return []
+    best = found["alternative"]
+    if best["model"] == found["model"]:
+        return []
+    output = best["output_usd_per_mtok"]
+    return [
+        f"Your largest spend is on **{found['model']}**. The cheapest {found['provider']} model "
+        f"with a context window of at least {count(found['context_window'])} tokens is "
+        f"**{best['model']}** at {usd(best['input_usd_per_mtok'])} input"
+        + (f" and {usd(output)} output" if output is not None else "")
+        + " per million tokens: worth an evaluation on your own prompts."
+    ]
 
 
 def _plan(report: dict[str, Any]) -> list[str]:

@@ -34,8 +34,19 @@ class Optimization:
             )
         else:
             await ctx.think(self.name, "The data shows no saving these rules can price.")
+        top_model = _top_model(state)
+        if top_model is not None:
+            state.analyses["alternative"] = await ctx.call(
+                self.name, savings.cheapest_alternative, model=top_model
+            )
         return {
             "recommendations": len(worthwhile),
             "total_monthly_savings_usd": found["total_monthly_savings_usd"],
             "top": [item["kind"] for item in worthwhile[:3]],
         }
+
+
+def _top_model(state: RunState) -> str | None:
+    """The model with the most spend, from the data agent's breakdown."""
+    rows = (state.analyses.get("by_model") or {}).get("rows") or []
+    return rows[0]["key"] if rows and rows[0]["key"] else None

@@ -24,6 +24,7 @@ _WHERE = {
     "spend_breakdown": "breakdowns",
     "user_cost": "breakdowns",
     "cheapest_model": "catalog",
+    "resolve_model": "catalog",
     "search_catalog": "catalog",
     "write_demo": "demo",
     "anomalies": "findings",
@@ -35,7 +36,7 @@ _WHERE = {
     "DatasetSummary": "summary",
     "summarize": "summary",
 }
-_ATTRIBUTE = {"recommend": "recommendations"}
+_ATTRIBUTE = {"recommend": "recommendations", "resolve_model": "resolve"}
 __all__ = [
     "Analysis",
     "DatasetSummary",
@@ -50,6 +51,7 @@ __all__ = [
     "latency_percentiles",
     "open_dataset",
     "recommend",
+    "resolve_model",
     "search_catalog",
     "spend_breakdown",
     "summarize",
@@ -61,6 +63,7 @@ if TYPE_CHECKING:
     from netra.analytics.analyses import Analysis, analyze
     from netra.analytics.breakdowns import daily_trend, feature_growth, spend_breakdown, user_cost
     from netra.analytics.catalog import cheapest_model, search_catalog
+    from netra.analytics.catalog import resolve as resolve_model
     from netra.analytics.dataset import open_dataset
     from netra.analytics.demo import write_demo
     from netra.analytics.findings import anomalies, latency_percentiles

@@ -17,14 +17,25 @@ async def find_savings(ctx: RunContext) -> Any:
     return await over_dataset(ctx, lambda source: analytics.recommend(source))
 
 
-async def cheapest_model(
-    ctx: RunContext,
-    min_context_window: int = 0,
-    capabilities: list[str] | None = None,
-    provider: str | None = None,
-) -> Any:
-    """The cheapest catalog model with this context window and these capabilities."""
-    result = await asyncio.to_thread(
-        lambda: analytics.cheapest_model(min_context_window, capabilities or [], provider)
-    )
-    return to_jsonable_python(result)
+async def cheapest_alternative(ctx: RunContext, model: str) -> Any:
+    """The cheapest catalog model of ``model``'s provider with at least its context window.
+
+    The catalog search tool: a lead for the team, not a priced recommendation (quality is
+    not in the catalog), so it is reported as a finding.
+    """
+
+    def search() -> dict[str, Any]:
+        entry = analytics.resolve_model(model)
+        if entry is None:
+            return {"model": model, "known": False}
+        window = entry.info.context_window or 0
+        found = analytics.cheapest_model(window, (), entry.provider)
+        return {
+            "model": model,
+            "known": True,
+            "provider": entry.provider,
+            "context_window": window,
+            "alternative": to_jsonable_python(found) if found else None,
+        }
+
+    return await asyncio.to_thread(search)
