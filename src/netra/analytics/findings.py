@@ -20,6 +20,7 @@ from typing import Final, Literal
 from netra.analytics.dataset import Source, connect
 from netra.analytics.result import Result, usd
 from netra.analytics.schema import DIMENSIONS
+from netra.analytics.siblings import versions_of
 from netra.errors import InvalidInput
 
 BASELINE_DAYS: Final = 14
@@ -135,7 +136,9 @@ def latency_percentiles(
     """p50 and p95 of ``latency_ms`` per group of ``by`` (dimensions of ``schema``).
 
     Over ``success`` rows with a latency (errors fail fast or time out, which says nothing
-    of a model's speed), optionally of one ``model`` only. Each row is one observation (a
+    of a model's speed), optionally of one ``model`` only (with its dated and versioned
+    names, ``siblings.versions_of``: ``gpt-4o`` includes ``gpt-4o-2024-08-06``, not
+    ``gpt-4o-mini``). Each row is one observation (a
     bucket row's latency counts once). Percentiles are DuckDB's ``quantile_cont``: linear
     interpolation between the two nearest ranks, at rank (n − 1) × p of the sorted values,
     the same as ``numpy.percentile`` (default) and Excel's ``PERCENTILE.INC``. Groups are
@@ -154,11 +157,11 @@ def latency_percentiles(
                    quantile_cont(latency_ms, [0.5, 0.95]) AS percentiles
             FROM {rows}
             WHERE status = 'success' AND latency_ms IS NOT NULL
-                AND ($model IS NULL OR model = $model)
+                AND ($model IS NULL OR regexp_full_match(lower(model), $model))
             GROUP BY {columns}
             ORDER BY percentiles[2] DESC, {columns}
             """,
-            {"model": model},
+            {"model": versions_of(model) if model else None},
         ).fetchall()
     groups = [
         LatencyRow(

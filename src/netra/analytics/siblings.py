@@ -35,6 +35,12 @@ class Family:
         return any(re.fullmatch(re.escape(own) + _SUFFIXES, name) for own in self.names)
 
 
+def versions_of(model: str) -> str:
+    """A regular expression (Python and RE2) for ``model`` and its dated or versioned names:
+    ``gpt-4o`` matches ``gpt-4o-2024-08-06`` but not ``gpt-4o-mini``; compare lower-cased."""
+    return re.escape(_PREFIX.sub("", model.strip().lower(), count=1)) + _SUFFIXES
+
+
 def load_families() -> tuple[Family, ...]:
     """The families of ``siblings.toml``, in file order."""
     text = resources.files("netra.analytics").joinpath("siblings.toml").read_text("utf-8")

@@ -109,6 +109,19 @@ def test_latency_of_one_model_by_another_dimension(usage_file: UsageFile) -> Non
     assert [(g.group, g.p50_ms, g.p95_ms) for g in latency.groups] == [({"user": "u1"}, 15.0, 19.5)]
 
 
+def test_latency_of_a_named_model_includes_its_dated_versions_only(usage_file: UsageFile) -> None:
+    path = usage_file(
+        {"timestamp": START, "model": "gpt-4o", "user": "u", "latency_ms": 100.0},
+        {"timestamp": START, "model": "gpt-4o-2024-08-06", "user": "u", "latency_ms": 300.0},
+        {"timestamp": START, "model": "gpt-4o-mini", "user": "u", "latency_ms": 9_000.0},
+    )
+
+    latency = latency_percentiles(path, by=("user",), model="gpt-4o")
+
+    # p50 of (100, 300) = 200, p95 = 100 + 0.95 × 200 = 290; gpt-4o-mini left out.
+    assert [(g.rows, g.p50_ms, g.p95_ms) for g in latency.groups] == [(2, 200.0, 290.0)]
+
+
 def test_latency_by_an_unknown_dimension_is_refused(usage_file: UsageFile) -> None:
     with pytest.raises(InvalidInput):
         latency_percentiles(usage_file({"timestamp": START, "model": "m"}), by=("colour",))
