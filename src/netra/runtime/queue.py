@@ -64,6 +64,8 @@ class MemoryQueue:
     async def _run(self, handle: RunHandle) -> None:
         try:
             await self._execute(handle)
+        except Exception:  # its end could not be stored: it stays active, resumed at next start
+            log.exception("queue.run_lost", run_id=handle.run_id)
         finally:
             self._handles.pop(handle.run_id, None)
 
