@@ -8,7 +8,10 @@ from contextlib import asynccontextmanager
 from importlib.resources import files
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path
 
 from netra import __version__
 from netra.api import auth, datasets, health, runs, threads, ws
@@ -43,6 +46,8 @@ def create_app(settings: Settings, *, resume: bool = True) -> FastAPI:
         version=__version__,
         summary="AI-spend optimization agents over your LLM usage logs",
         lifespan=lifespan,
+        docs_url=None,  # served below from the installed package, not a CDN
+        redoc_url=None,
     )
     api_errors.install(app)
     for module in (auth, threads, runs, datasets, health, ws):
@@ -69,6 +74,18 @@ def create_app(settings: Settings, *, resume: bool = True) -> FastAPI:
             response.headers["Content-Security-Policy"] = _CSP
             response.headers["Cache-Control"] = "no-cache"  # revalidate after an upgrade
         return response
+
+    app.mount("/docs/assets", StaticFiles(directory=swagger_ui_path), "docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Netra Apex API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
 
     app.mount("/", StaticFiles(directory=str(files("netra.web") / "static"), html=True), "web")
     return app

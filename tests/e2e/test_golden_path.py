@@ -133,3 +133,14 @@ async def test_a_cost_question_without_data_completes_with_how_to_load_data(
     text = terminal["data"]["response"]["text"].lower()
     assert "demo" in text, f"the answer does not mention the demo data: {text!r}"
     assert "upload" in text or "/api/datasets" in text, f"no way to load data in: {text!r}"
+
+
+async def test_the_api_docs_load_nothing_from_other_sites(http):
+    page = await http.get("/docs")
+    assert page.status_code == 200
+    assert "/docs/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower() and "https://" not in page.text
+    script = await http.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.content) > 100_000
+    spec = await http.get("/openapi.json")
+    assert "/api/threads/{thread_id}/runs" in spec.json()["paths"]
