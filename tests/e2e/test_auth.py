@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -225,3 +226,16 @@ async def test_an_open_socket_is_closed_with_4401_when_its_access_token_expires(
         code, received = await close_code(ws, wait_s=6)
     assert received == [], received
     assert code == 4401, f"closed with {code} when the token expired, expected 4401"
+
+
+async def test_refresh_token_reuse_closes_the_sessions_open_sockets(server, http):
+    account = await register(http, "reused")
+    ws = await open_ws(server.ws_url, account.access_token)
+    await recv(ws)
+    first = await http.post("/api/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert first.status_code == 200
+    replay = await http.post("/api/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert replay.status_code == 401
+    with pytest.raises(Exception):  # noqa: B017  (closed: the next receive fails)
+        await asyncio.wait_for(ws.recv(), 5)
+    assert ws.close_code == 4401

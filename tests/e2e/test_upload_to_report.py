@@ -155,3 +155,27 @@ async def test_an_upload_over_the_limit_is_refused_with_413_and_leaves_nothing(t
         assert leftovers == []
     finally:
         small.stop()
+
+
+async def test_a_malformed_multipart_body_is_a_clear_422(http):
+    account = await register(http, "garbled")
+    response = await http.post(
+        "/api/datasets",
+        content=b"this is not a multipart body at all\r\n--xyz--",
+        headers={**account.headers, "Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["field"] == "file"
+    too_many = (
+        b"".join(
+            b'--xyz\r\nContent-Disposition: form-data; name="f%d"\r\n\r\nv\r\n' % i
+            for i in range(40)
+        )
+        + b"--xyz--\r\n"
+    )
+    response = await http.post(
+        "/api/datasets",
+        content=too_many,
+        headers={**account.headers, "Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert response.status_code == 422

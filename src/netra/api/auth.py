@@ -97,7 +97,13 @@ async def refresh(
         if not _cookie_mode(request):
             raise InvalidInput("refresh_token: Field required", field="refresh_token")
         raise Unauthorized("no refresh token was presented")
-    pair = await sessions.refresh(resources.db, resources.settings, token)
+    try:
+        pair = await sessions.refresh(resources.db, resources.settings, token)
+    except sessions.SessionRevoked as revoked:  # reuse: close that session's sockets too
+        await resources.bus.publish(
+            revoked.user_id, Delivery(type="session_revoked", body=revoked.session_id)
+        )
+        raise
     return _answer(request, response, pair, resources.settings)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from netra.api.deps import CurrentUser, Res
@@ -18,6 +19,8 @@ from netra.errors import InvalidInput, PayloadTooLarge
 router = APIRouter(prefix="/api/datasets", tags=["datasets"])
 
 MULTIPART_OVERHEAD = 64 * 1024  # boundaries and part headers around the file
+HEADERS_MAX = 16 * 1024  # bytes of part headers in the whole form
+PARTS_MAX = 16  # parts in the form: the file and a few small fields
 
 
 class DemoBody(BaseModel):
@@ -59,18 +62,32 @@ async def _receive_file(
     found: dict[str, Any] = {"file": False, "filename": None}
     header: dict[str, bytes] = {"field": b"", "value": b""}
     written = 0
+    header_bytes = 0
+    parts = 0
+
+    def count_header(size: int) -> None:
+        nonlocal header_bytes
+        header_bytes += size
+        if header_bytes > HEADERS_MAX:
+            raise InvalidInput("the form's part headers are too large", field="file")
 
     with target.open("wb") as out:
 
         def on_part_begin() -> None:
+            nonlocal parts
+            parts += 1
+            if parts > PARTS_MAX:
+                raise InvalidInput(f"the form has more than {PARTS_MAX} parts", field="file")
             part.clear()
             part["headers"] = {}
             part["data"] = bytearray()
 
         def on_header_field(data: bytes, start: int, end: int) -> None:
+            count_header(end - start)
             header["field"] += data[start:end]
 
         def on_header_value(data: bytes, start: int, end: int) -> None:
+            count_header(end - start)
             header["value"] += data[start:end]
 
         def on_header_end() -> None:
@@ -79,7 +96,7 @@ async def _receive_file(
 
         def on_headers_finished() -> None:
             _, disposition = parse_options_header(part["headers"].get("content-disposition", b""))
-            part["name"] = disposition.get(b"name", b"").decode()
+            part["name"] = disposition.get(b"name", b"").decode(errors="replace")
             filename = disposition.get(b"filename")
             part["is_file"] = part["name"] == "file"
             if part["is_file"]:
@@ -113,11 +130,21 @@ async def _receive_file(
             },
         )
         async for chunk in request.stream():
-            parser.write(chunk)
-        parser.finalize()
+            try:
+                parser.write(chunk)
+            except MultipartParseError as exc:
+                raise _malformed(exc) from None
+        try:
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise _malformed(exc) from None
     if not found["file"]:
         raise InvalidInput("the form has no 'file' part", field="file")
     return found["filename"], fields
+
+
+def _malformed(exc: MultipartParseError) -> InvalidInput:
+    return InvalidInput(f"the multipart body is malformed: {exc}", field="file")
 
 
 @router.post("/demo", status_code=201)

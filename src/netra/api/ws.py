@@ -21,10 +21,12 @@ from collections import deque
 
 import structlog
 from fastapi import APIRouter, WebSocket
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from netra.auth.sessions import Principal, authenticate
 from netra.db import runs as run_rows
+from netra.db.tables import Session
 from netra.errors import NetraError, Unauthorized
 from netra.protocol import (
     PROTOCOL,
@@ -54,6 +56,7 @@ BURST_SECONDS = 10  # the message rate is averaged over this window
 ABUSE_REJECTIONS = 1000  # rejected messages in ABUSE_WINDOW_S that close with 1008
 ABUSE_WINDOW_S = 60.0
 ENDED_RUNS_KEPT = 256
+CLOSE_TIMEOUT_S = 2.0  # a client that stopped reading cannot hold shutdown up
 
 
 class Gateway:
@@ -63,10 +66,11 @@ class Gateway:
         self.connections: set[Connection] = set()
 
     async def close_all(self, code: int = CLOSE_GOING_AWAY) -> None:
-        await asyncio.gather(
-            *(connection.close(code, "server shutting down") for connection in self.connections),
-            return_exceptions=True,
-        )
+        closing = [
+            asyncio.wait_for(connection.close(code, "server shutting down"), CLOSE_TIMEOUT_S)
+            for connection in self.connections
+        ]
+        await asyncio.gather(*closing, return_exceptions=True)
 
 
 def _offered_token(websocket: WebSocket) -> str | None:
@@ -101,6 +105,15 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         resources.metrics.ws_connections.dec()
 
 
+async def _session_open(resources: Resources, principal: Principal) -> bool:
+    revoked = await resources.db.read(
+        lambda conn: conn.execute(
+            select(Session.revoked_at).where(Session.id == principal.session_id)
+        ).scalar()
+    )
+    return revoked is None
+
+
 class Connection:
     def __init__(self, websocket: WebSocket, principal: Principal, resources: Resources) -> None:
         self.websocket = websocket
@@ -123,6 +136,11 @@ class Connection:
 
     async def serve(self) -> None:
         async with self.resources.bus.subscribe(self.principal.user_id) as subscription:
+            # A logout published between the handshake's check and this subscription would
+            # be missed: check the session once more now that notices reach us.
+            if not await _session_open(self.resources, self.principal):
+                await self.close(CLOSE_UNAUTHORIZED, "session logged out")
+                return
             await self.send(
                 encode(
                     ConnectionEstablished(

@@ -30,6 +30,15 @@ from netra.protocol import as_utc, new_id, rfc3339, utc_now
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+class SessionRevoked(Unauthorized):
+    """A refresh token was presented again: the session is revoked (its sockets must close)."""
+
+    def __init__(self, user_id: str, session_id: str) -> None:
+        super().__init__("the refresh token was already used; the session is revoked")
+        self.user_id = user_id
+        self.session_id = session_id
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a request or connection acts for."""
@@ -86,7 +95,7 @@ async def login(db: Database, settings: Settings, email: str, password: str) -> 
 async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[str, Any]:
     token_hash = hash_refresh_token(refresh_token)
 
-    def unit(conn: Connection) -> dict[str, Any] | None:
+    def unit(conn: Connection) -> dict[str, Any] | tuple[str, str]:
         now = utc_now()
         row = conn.execute(
             select(
@@ -112,12 +121,12 @@ async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[
                 .where(Session.id == row.session_id)
                 .values(revoked_at=now, revoked_reason="refresh_token_reuse")
             )
-            return None  # commit the revocation, then refuse
+            return (row.user_id, row.session_id)  # commit the revocation, then refuse
         return _issue_pair(conn, settings, row.user_id, row.session_id)
 
     pair = await db.write(unit)
-    if pair is None:
-        raise Unauthorized("the refresh token was already used; the session is revoked")
+    if isinstance(pair, tuple):
+        raise SessionRevoked(*pair)
     return pair
 
 

@@ -148,7 +148,12 @@ class Emitter:
                 writes(conn)
             return True
 
-        if not await self.db.write(unit):
+        try:
+            ended = await self.db.write(unit)
+        except BaseException:
+            self.seq -= 1  # nothing was stored: the next end takes this number
+            raise
+        if not ended:
             self.seq -= 1
             return False
         await self._publish(row)

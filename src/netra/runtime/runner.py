@@ -149,10 +149,11 @@ class Runner:
             return Run(**values), body
 
         run, body = await self.db.write(admit)
-        await self.bus.publish(
-            user_id, Delivery(type="run_started", body=body, run_id=run_id, seq=1)
-        )
+        # Once stored, the run must start whatever happens to the caller (a closed socket,
+        # a bus that fails): queue it first, then announce it, shielded from cancellation.
         await self.queue.submit(run_id, run=run)
+        started_event = Delivery(type="run_started", body=body, run_id=run_id, seq=1)
+        await asyncio.shield(self.bus.publish(user_id, started_event))
         log.info("run.admitted", run_id=run_id, user_id=user_id)
         return run
 
