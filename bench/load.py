@@ -10,6 +10,7 @@ time-to-completion (→ terminal event) percentiles, the server's CPU seconds pe
 (utime+stime from /proc) and its resident memory (VmRSS at the end, VmHWM peak).
 
     python bench/load.py --users 50 --duration 20 --question "hello"
+    BENCH_DIR=/dev/shm python bench/load.py ...   # the server's data folder elsewhere
     python bench/load.py --users 200 --duration 30 --demo-rows 20000 \
         --question "how do we cut costs?"
 """
