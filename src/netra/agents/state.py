@@ -18,7 +18,6 @@ class Intent(BaseModel):
     kind: IntentKind
     reason: str
     dimensions: list[str] = Field(default_factory=list)  # spend breakdowns asked for
-    wants_actions: bool = False  # "how do we ...": an implementation plan
     model: str | None = None  # a model the question names
     user: str | None = None  # a user the question names
     feature: str | None = None  # a feature the question names

@@ -62,7 +62,6 @@ def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
         acts = bool(_ACT.search(text))
         intent = Intent(
             kind="optimize",
-            wants_actions=acts,
             dimensions=dimensions or ["model", "feature"],
             reason="the question asks how to spend less"
             + (" and how to act on it" if acts else ""),

@@ -44,8 +44,5 @@ COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 
 COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
 
-# Columns a source file must provide (DATA.md: "required").
-REQUIRED: Final[frozenset[str]] = frozenset({"timestamp", "model", "input_tokens", "output_tokens"})
-
 # Dimensions spend can be broken down by.
 DIMENSIONS: Final[tuple[str, ...]] = ("model", "provider", "feature", "user", "project", "api_key")

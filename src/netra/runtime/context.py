@@ -17,9 +17,7 @@ SUMMARY_MAX_ITEMS = 5
 
 
 def summarise(result: Any) -> Any:
-    """The short JSON a ``tool_completed`` carries: ``result.summary()`` or the value itself."""
-    if hasattr(result, "summary"):
-        return result.summary()
+    """The JSON a ``tool_completed`` carries: a long list shortened, anything else as it is."""
     if isinstance(result, list):
         return {"items": len(result), "first": result[:SUMMARY_MAX_ITEMS]}
     return result
