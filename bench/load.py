@@ -1,9 +1,11 @@
 """Load benchmark: N concurrent users, each running questions back to back over /ws.
 
 Starts a fresh ``netra serve`` on the embedded defaults (SQLite, in-process bus and queue),
-pinned to CPU 0 with ``taskset``; this client pins itself to CPU 1. Each user registers,
-opens one WebSocket and, for the measured duration, repeats: ``start_agent`` → read to
-the terminal event. Every event is stored by the server before it is delivered.
+pinned to CPU 0 with ``taskset``; this client pins itself to CPU 1. Each user registers and
+opens one WebSocket; once all are connected, every user repeats ``start_agent`` → read to
+the terminal event (a closed loop). Runs sent during the first ``--warmup`` seconds are not
+counted (the synchronised first round, a cold server); runs sent during the next
+``--duration`` seconds are. Every event is stored by the server before it is delivered.
 
 Reports runs/s, time-to-first-event (``start_agent`` sent → ``run_started`` received) and
 time-to-completion (→ terminal event) percentiles, the server's CPU seconds per run
@@ -122,33 +124,53 @@ async def prepare_user(client: httpx.AsyncClient, index: int, demo_rows: int) ->
 
 
 async def user_loop(
-    ws_url: str, token: str, question: str, stop_at: float, stats: Stats, single: bool
+    ws_url: str, token: str, question: str, window: Window, stats: Stats, single: bool
 ) -> None:
+    """Run ``question`` back to back until the window closes; record runs sent inside it."""
     async with connect(
         ws_url, subprotocols=["netra.v1", f"bearer.{token}"], max_size=2**24, open_timeout=60
     ) as ws:
         json.loads(await ws.recv())  # connection_established
-        while time.monotonic() < stop_at:
+        window.ready += 1
+        if window.ready == window.users:
+            window.connected.set()
+        await window.connected.wait()  # every user connected: go together
+        while time.monotonic() < window.closes:
             sent = time.perf_counter()
+            measured = window.opens <= time.monotonic() < window.closes
             await ws.send(json.dumps({"type": "start_agent", "message": question}))
             first = None
             while True:
                 message = json.loads(await asyncio.wait_for(ws.recv(), 120))
-                stats.events += 1
                 kind = message["type"]
                 if first is None:
                     first = time.perf_counter() - sent
+                if measured:
+                    stats.events += 1
                 if kind == "error":
-                    stats.errors.append(message["data"]["code"])
+                    if measured:
+                        stats.errors.append(message["data"]["code"])
                     await asyncio.sleep(0.05)
                     break
                 if kind in TERMINAL:
-                    stats.first_event.append(first)
-                    stats.completion.append(time.perf_counter() - sent)
-                    stats.outcomes[kind] = stats.outcomes.get(kind, 0) + 1
+                    if measured:
+                        stats.first_event.append(first)
+                        stats.completion.append(time.perf_counter() - sent)
+                        stats.outcomes[kind] = stats.outcomes.get(kind, 0) + 1
                     break
-            if single:
+            if single and measured:
                 return
+
+
+@dataclass
+class Window:
+    """When runs count: from ``opens`` (after the warm-up) until ``closes``."""
+
+    users: int
+    ready: int = 0
+    opens: float = 0.0
+    closes: float = float("inf")
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, object]:
@@ -163,22 +185,29 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
 
         tokens = await asyncio.gather(*(prepared(i) for i in range(args.users)))
     stats = Stats()
-    warmup = Stats()
     ws_url = f"ws://127.0.0.1:{port}/ws"
-    # Warm-up: one run per user, not measured.
-    await asyncio.gather(
-        *(user_loop(ws_url, t, args.question, time.monotonic() + 1, warmup, True) for t in tokens)
-    )
+    window = Window(users=len(tokens))
+    users = [
+        asyncio.create_task(user_loop(ws_url, t, args.question, window, stats, args.single))
+        for t in tokens
+    ]
+    await window.connected.wait()
+    # Warm-up: every user runs from now on, but runs sent before the window opens are not
+    # counted, so neither the first (synchronised) round nor a cold server is measured.
+    window.opens = time.monotonic() + args.warmup
+    window.closes = window.opens + args.duration
+    await asyncio.sleep(args.warmup)
     cpu_before = proc_cpu_seconds(pid)
     client_before = proc_cpu_seconds(os.getpid())
     started = time.monotonic()
-    stop_at = started + args.duration
-    await asyncio.gather(
-        *(user_loop(ws_url, t, args.question, stop_at, stats, args.single) for t in tokens)
-    )
-    elapsed = time.monotonic() - started
+    if args.single:
+        await asyncio.gather(*users)
+    else:
+        await asyncio.sleep(max(0.0, window.closes - time.monotonic()))
     cpu = proc_cpu_seconds(pid) - cpu_before
     client_cpu = proc_cpu_seconds(os.getpid()) - client_before
+    await asyncio.gather(*users)  # the runs in flight end (not counted)
+    elapsed = min(time.monotonic(), window.closes) - started
     rss, peak = proc_memory_mib(pid)
     runs = len(stats.completion)
     return {
@@ -214,7 +243,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
+    parser.add_argument(
+        "--warmup", type=float, default=3.0, help="seconds of runs before measuring (not counted)"
+    )
     parser.add_argument("--question", default="hello")
     parser.add_argument(
         "--demo-rows", type=int, default=0, help="demo dataset rows per user (0: none)"

@@ -5,23 +5,30 @@ The same units run on both databases:
 
 - ``await db.read(unit)`` runs it in a read transaction;
 - ``await db.write(unit)`` queues it for the writer, which commits whatever units arrived
-  together in ONE transaction (group commit), each inside its own savepoint so a unit that
-  raises is rolled back alone and its caller gets the exception. The call returns once the
-  transaction holding the unit has committed. ``db.submit(unit)`` queues it and returns that
-  future at once.
+  together in ONE transaction (group commit); a unit that raises is rolled back alone and
+  its caller gets the exception. The call returns once the transaction holding the unit has
+  committed. ``db.submit(unit)`` queues it and returns that future at once.
+- Two lanes: units somebody waits on (``write``: admissions, logins, a run's end) go into the
+  next batch ahead of background units (``submit``: the event log of running runs), and a
+  batch holding urgent units takes few background ones, so it commits quickly even when the
+  event log is busy.
 - A ``Rows(statement, params)`` unit is data, not code: the writer sends all the ``Rows`` of
   a batch that share a statement in one ``executemany`` (an event log row costs ~8 µs
   instead of ~25 µs through a statement of its own).
 
 SQLite (embedded) runs units on the synchronous pysqlite driver in worker threads: one
 writer thread (a batch costs one thread hop and one commit, however many units it holds)
-and a few reader threads (WAL: readers never wait for the writer). PostgreSQL runs the
-same units through the async engine (asyncpg) with ``run_sync``.
+and a few reader threads (WAL: readers never wait for the writer). The WAL is checkpointed
+by a reader thread at most once a second, not by the commit that happens to cross
+SQLite's threshold: that commit, and every unit queued behind it, waited for the copy.
+PostgreSQL runs the same units through the async engine (asyncpg) with ``run_sync``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,9 +42,11 @@ log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 Unit = Callable[[Connection], T]
-BATCH_MAX = 256
+BATCH_MAX = 128
+BATCH_MAX_WITH_URGENT = 32  # background units that may share a batch with urgent ones
 _Runner = Callable[[Connection, "list[_Pending]"], None]
 SQLITE_READERS = 3
+CHECKPOINT_INTERVAL_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +75,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        self._inbox: asyncio.Queue[_Pending] | None = None
+        self._urgent: deque[_Pending] = deque()
+        self._background: deque[_Pending] = deque()
+        self._arrived: asyncio.Event | None = None  # set while a lane holds units
+        self._idle: asyncio.Event | None = None  # set when everything queued is committed
         self._writer: asyncio.Task[None] | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._checkpointed_at = 0.0
         if self.is_sqlite:
             self._sync = create_engine(
                 url.replace("sqlite+aiosqlite://", "sqlite://", 1),
@@ -100,26 +114,36 @@ class Database:
 
     # --- writes ------------------------------------------------------------------------
 
-    def submit(self, unit: Unit[T]) -> asyncio.Future[T]:
-        """Queue ``unit`` for the next group commit; the future resolves after the commit."""
-        if self._inbox is None:
-            self._inbox = asyncio.Queue()
+    def submit(self, unit: Unit[T], *, urgent: bool = False) -> asyncio.Future[T]:
+        """Queue ``unit`` for a group commit; the future resolves after the commit."""
+        if self._arrived is None or self._idle is None:
+            self._arrived, self._idle = asyncio.Event(), asyncio.Event()
             self._writer = asyncio.create_task(self._write_batches(), name="db-writer")
         pending = _Pending(unit)
-        self._inbox.put_nowait(pending)
+        (self._urgent if urgent else self._background).append(pending)
+        self._arrived.set()
+        self._idle.clear()
         return pending.future
 
     async def write(self, unit: Unit[T]) -> T:
         # Shielded: a cancelled caller still has its unit committed (or failed) as queued.
-        return await asyncio.shield(self.submit(unit))
+        return await asyncio.shield(self.submit(unit, urgent=True))
+
+    def _next_batch(self) -> list[_Pending]:
+        batch = [self._urgent.popleft() for _ in range(min(BATCH_MAX, len(self._urgent)))]
+        room = BATCH_MAX - len(batch) if not batch else BATCH_MAX_WITH_URGENT
+        batch.extend(self._background.popleft() for _ in range(min(room, len(self._background))))
+        return batch
 
     async def _write_batches(self) -> None:
-        assert self._inbox is not None
+        assert self._arrived is not None and self._idle is not None
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < BATCH_MAX and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
+            if not self._urgent and not self._background:
+                self._idle.set()
+                self._arrived.clear()
+                await self._arrived.wait()
+            batch = self._next_batch()
             try:
                 try:
                     await self._commit(loop, batch, _run_units)
@@ -136,7 +160,25 @@ class Database:
                         item.future.set_exception(item.error)
                     else:
                         item.future.set_result(item.result)
-                self._inbox.task_done()
+            if self.is_sqlite:
+                self._checkpoint_when_due(loop)
+
+    def _checkpoint_when_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Checkpoint the WAL on a reader thread, one at a time, at most once a second."""
+        if self._checkpoint is not None and not self._checkpoint.done():
+            return
+        if time.monotonic() - self._checkpointed_at < CHECKPOINT_INTERVAL_S:
+            return
+        self._checkpointed_at = time.monotonic()
+        self._checkpoint = loop.run_in_executor(self._read_threads, self._checkpoint_sync)
+
+    def _checkpoint_sync(self) -> None:
+        try:
+            with self._sync.connect() as conn:
+                # PASSIVE: copies what it can without waiting for (or blocking) the writer.
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the next one tries again
+            log.exception("db.checkpoint_failed")
 
     async def _commit(
         self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], run: _Runner
@@ -160,10 +202,12 @@ class Database:
 
     async def dispose(self) -> None:
         if self._writer is not None:
-            assert self._inbox is not None
-            await self._inbox.join()  # every queued unit committed
+            assert self._idle is not None
+            await self._idle.wait()  # every queued unit committed
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
+        if self._checkpoint is not None:
+            await asyncio.gather(self._checkpoint, return_exceptions=True)
         if self.is_sqlite:
             self._write_thread.shutdown(wait=True)
             self._read_threads.shutdown(wait=True)
@@ -228,6 +272,7 @@ def _configure_sqlite(engine: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA wal_autocheckpoint=0")  # the Database checkpoints (see above)
         cursor.close()
 
     @event.listens_for(engine, "begin")

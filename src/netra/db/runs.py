@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 
-from netra.db.tables import ACTIVE_STATUSES, Report, Run, RunEvent
+from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Report, Run, RunEvent
 from netra.errors import NotFound, NotReady
 from netra.protocol import rfc3339
 
@@ -25,13 +25,14 @@ def run_json(row: Any) -> dict[str, Any]:
     return body
 
 
+# Prebuilt writes: the hot path binds parameters instead of building a statement per call.
+insert_run = insert(Run)
+insert_event = insert(RunEvent)
+insert_report = insert(Report)
+
 _owned = select(Run).where(Run.id == bindparam("run"), Run.user_id == bindparam("user"))
-_active_count = select(func.count()).where(
-    Run.user_id == bindparam("user"), Run.status.in_(ACTIVE_STATUSES)
-)
-_active_in_thread = select(Run.id).where(
-    Run.thread_id == bindparam("thread"), Run.status.in_(ACTIVE_STATUSES)
-)
+_active_count = select(func.count()).where(Run.user_id == bindparam("user"), RUN_IS_ACTIVE)
+_active_in_thread = select(Run.id).where(Run.thread_id == bindparam("thread"), RUN_IS_ACTIVE)
 _events_after = (
     select(RunEvent.seq, RunEvent.type, RunEvent.body)
     .where(RunEvent.run_id == bindparam("run"), RunEvent.seq > bindparam("after"))

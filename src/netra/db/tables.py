@@ -24,6 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 ACTIVE_STATUSES = ("queued", "running")
+# The same as SQL, with literal values: a statement using it compiles once (an IN over
+# bound values is rendered again at every execution).
+RUN_IS_ACTIVE = text("status IN ('queued', 'running')")
 TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
 Id = String(36)
@@ -133,8 +136,8 @@ class Run(Base):
             "uq_runs_active_thread",
             "thread_id",
             unique=True,
-            sqlite_where=text("status IN ('queued', 'running')"),
-            postgresql_where=text("status IN ('queued', 'running')"),
+            sqlite_where=RUN_IS_ACTIVE,
+            postgresql_where=RUN_IS_ACTIVE,
         ),
     )
 

@@ -5,6 +5,7 @@ Every function is a unit of work over a SQLAlchemy ``Connection`` (see ``db/engi
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -43,7 +44,7 @@ def create(conn: Connection, user_id: str, title: str | None) -> dict[str, Any]:
         "updated_at": now,
     }
     conn.execute(_insert_thread, values)
-    return thread_json(Thread(**values))
+    return thread_json(SimpleNamespace(**values))
 
 
 def get(conn: Connection, user_id: str, thread_id: str) -> Any:

@@ -17,11 +17,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, bindparam, update
 
 from netra.db import Database, Rows
-from netra.db.runs import last_seq
-from netra.db.tables import ACTIVE_STATUSES, Run, RunEvent
+from netra.db.runs import insert_event, last_seq
+from netra.db.tables import RUN_IS_ACTIVE, Run
 from netra.protocol import TERMINAL_TYPES, RunEventData, encode, event_type, utc_now
 from netra.runtime.bus import Bus, Delivery
 
@@ -29,11 +29,10 @@ from netra.runtime.bus import Bus, Delivery
 FinalWrites = Callable[[Connection], None]
 
 # Prebuilt statements: the hot path binds parameters instead of building SQL per call.
-_insert_event = insert(RunEvent)
 _save_state = update(Run).where(Run.id == bindparam("run")).values(state=bindparam("new_state"))
 _end_run = (
     update(Run)
-    .where(Run.id == bindparam("run"), Run.status.in_(ACTIVE_STATUSES))
+    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
     .values(
         status=bindparam("new_status"),
         error=bindparam("new_error", type_=Run.error.type),
@@ -84,12 +83,12 @@ class Emitter:
         row = self._row(data)
         unit: Callable[[Connection], None]
         if state is None:
-            unit = Rows(_insert_event, (row,))
+            unit = Rows(insert_event, (row,))
         else:
             resumable = {"run": self.run_id, "new_state": state}
 
             def unit(conn: Connection) -> None:
-                conn.execute(_insert_event, row)
+                conn.execute(insert_event, row)
                 conn.execute(_save_state, resumable)
 
         self._last_store = self.db.submit(unit)
@@ -143,7 +142,7 @@ class Emitter:
             )
             if ended.rowcount != 1:
                 return False
-            conn.execute(_insert_event, row)
+            conn.execute(insert_event, row)
             if writes is not None:
                 writes(conn)
             return True

@@ -14,10 +14,11 @@ import json
 import time
 from collections.abc import Mapping
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from netra.agents.base import Agent
@@ -28,7 +29,7 @@ from netra.datasets import Datasets
 from netra.db import Database, threads
 from netra.db import datasets as dataset_rows
 from netra.db import runs as run_rows
-from netra.db.tables import ACTIVE_STATUSES, Report, Run, RunEvent, User
+from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Run, User
 from netra.errors import NetraError, RateLimited, ThreadBusy, TooManyRuns
 from netra.protocol import (
     ErrorBody,
@@ -61,7 +62,7 @@ _started = {
 _claim = update(Run).where(Run.id == bindparam("run"), Run.status == "queued").values(**_started)
 _resume = (
     update(Run)
-    .where(Run.id == bindparam("run"), Run.status.in_(ACTIVE_STATUSES))
+    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
     .values(**_started, attempt=Run.attempt + 1)
 )
 
@@ -132,7 +133,7 @@ class Runner:
                 "finished_at": None,
             }
             try:
-                conn.execute(insert(Run), values)
+                conn.execute(run_rows.insert_run, values)
             except IntegrityError:  # the partial unique index: another run took the thread
                 raise ThreadBusy("a run of this thread is still going") from None
             threads.add_message(conn, thread, "user", message, run_id, touch=thread_id is not None)
@@ -144,9 +145,10 @@ class Runner:
             )
             body = encode(started, run_id=run_id, thread_id=thread, seq=1, ts=now)
             conn.execute(
-                insert(RunEvent), {"run_id": run_id, "seq": 1, "type": "run_started", "body": body}
+                run_rows.insert_event,
+                {"run_id": run_id, "seq": 1, "type": "run_started", "body": body},
             )
-            return Run(**values), body
+            return SimpleNamespace(**values), body  # the row as stored, without an ORM object
 
         run, body = await self.db.write(admit)
         # Once stored, the run must start whatever happens to the caller (a closed socket,
@@ -284,7 +286,7 @@ class Runner:
             if report_id is not None and state.report is not None:
                 body = {"id": report_id, "run_id": run.id, **state.report}
                 conn.execute(
-                    insert(Report),
+                    run_rows.insert_report,
                     {
                         "id": report_id,
                         "run_id": run.id,
@@ -316,7 +318,7 @@ class Runner:
     async def resume_interrupted(self) -> int:
         """Resume the runs a previous process left active (embedded mode: one process)."""
         run_ids = await self.db.read(
-            lambda conn: list(conn.scalars(select(Run.id).where(Run.status.in_(ACTIVE_STATUSES))))
+            lambda conn: list(conn.scalars(select(Run.id).where(RUN_IS_ACTIVE)))
         )
         for run_id in run_ids:
             await self.queue.submit(run_id, resume=True)

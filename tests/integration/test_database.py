@@ -1,0 +1,72 @@
+"""The database seam's writer on the database under test: its two lanes, its checkpoints."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from netra.db import Database, engine
+
+
+async def test_a_unit_somebody_waits_on_commits_ahead_of_queued_background_units(db):
+    ran: list[tuple[str, object]] = []  # (unit, the connection of its batch)
+
+    def background(index):
+        def unit(conn):
+            ran.append((f"background {index}", conn))
+
+        return unit
+
+    def urgent(conn):
+        ran.append(("urgent", conn))
+
+    futures = [db.submit(background(index)) for index in range(3 * engine.BATCH_MAX)]
+    await db.write(urgent)
+    await asyncio.gather(*futures)
+    assert ran[0][0] == "urgent"
+    assert [unit for unit, _ in ran[1:]] == [f"background {i}" for i in range(3 * engine.BATCH_MAX)]
+    # …and its batch took only a few background units along, so it committed quickly.
+    urgent_batch = [unit for unit, conn in ran if conn is ran[0][1]]
+    assert len(urgent_batch) == 1 + engine.BATCH_MAX_WITH_URGENT
+
+
+async def test_dispose_waits_for_every_queued_unit(migrated_url):
+    database = Database(migrated_url)
+    done: list[int] = []
+    for index in range(engine.BATCH_MAX + 10):
+        database.submit(lambda conn, index=index: done.append(index))
+    await database.dispose()
+    assert len(done) == engine.BATCH_MAX + 10
+
+
+async def test_sqlite_wal_is_checkpointed_off_the_commit_path(migrated_url, db_kind, monkeypatch):
+    if db_kind != "sqlite":
+        pytest.skip("a SQLite write-ahead log: not on PostgreSQL")
+    monkeypatch.setattr(engine, "CHECKPOINT_INTERVAL_S", 0.0)
+    path = Path(migrated_url.split("///", 1)[1])
+    database = Database(migrated_url)
+    try:
+        autocheckpoint = await database.read(
+            lambda conn: conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+        )
+        assert autocheckpoint == 0  # commits never copy the log themselves
+        await database.write(
+            lambda conn: conn.execute(text("CREATE TABLE IF NOT EXISTS filler (body TEXT)"))
+        )
+        before = path.stat().st_size
+        for _ in range(5):
+            await database.write(
+                lambda conn: conn.execute(
+                    text("INSERT INTO filler VALUES (:body)"), [{"body": "x" * 4000}] * 50
+                )
+            )
+        assert database._checkpoint is not None
+        await database._checkpoint
+        await database.write(lambda conn: None)  # a checkpoint that starts after the inserts
+        await database._checkpoint
+        # The pages went from the log into the database file, by the checkpointer.
+        assert path.stat().st_size > before + 500_000
+    finally:
+        await database.write(lambda conn: conn.execute(text("DROP TABLE filler")))
+        await database.dispose()
