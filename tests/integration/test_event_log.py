@@ -176,10 +176,10 @@ async def test_batched_rows_commit_together_and_a_bad_row_fails_alone(db):
 
     _, _, run_id = await _run(db)
     good = [
-        Rows(insert(RunEvent), ({"run_id": run_id, "seq": s, "type": "x", "body": "{}"},))
+        Rows.of(insert(RunEvent), {"run_id": run_id, "seq": s, "type": "x", "body": "{}"})
         for s in (1, 2, 3)
     ]
-    duplicate = Rows(insert(RunEvent), ({"run_id": run_id, "seq": 2, "type": "x", "body": "{}"},))
+    duplicate = Rows.of(insert(RunEvent), {"run_id": run_id, "seq": 2, "type": "x", "body": "{}"})
     futures = [db.submit(unit) for unit in (good[0], good[1], duplicate, good[2])]
     results = await asyncio.gather(*futures, return_exceptions=True)
     from sqlalchemy.exc import IntegrityError

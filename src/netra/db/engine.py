@@ -51,14 +51,24 @@ CHECKPOINT_INTERVAL_S = 1.0
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """A unit that only executes ``statement`` with each of ``params`` (batchable)."""
+    """A unit that only executes statements with rows of parameters (batchable).
 
-    statement: Executable
-    params: tuple[dict[str, Any], ...]
+    ``Rows.of(statement, *params)``; ``a + b`` is one unit doing both, in that order.
+    """
+
+    writes: tuple[tuple[Executable, tuple[dict[str, Any], ...]], ...]
+
+    @classmethod
+    def of(cls, statement: Executable, *params: dict[str, Any]) -> Rows:
+        return cls(((statement, params),))
+
+    def __add__(self, other: Rows) -> Rows:
+        return Rows(self.writes + other.writes)
 
     def __call__(self, conn: Connection) -> None:
-        for row in self.params:
-            conn.execute(self.statement, row)
+        for statement, params in self.writes:
+            for row in params:
+                conn.execute(statement, row)
 
 
 @dataclass(slots=True)
@@ -224,17 +234,19 @@ def _run_units(conn: Connection, batch: list[_Pending]) -> None:
     """Run the units of a batch in one transaction.
 
     Optimistic first: no savepoints, and the ``Rows`` units grouped by statement into one
-    ``executemany`` each. If anything raises, the transaction is rolled back and, when the
-    batch had other units, the writer runs it again with one savepoint per unit
-    (``_run_units_isolated``), so only the failing unit fails.
+    ``executemany`` each (statements in the order they first appear, rows in unit order).
+    If anything raises, the transaction is rolled back and, when the batch had other units,
+    the writer runs it again with one savepoint per unit (``_run_units_isolated``), so only
+    the failing unit fails.
     """
     grouped: dict[Executable, list[dict[str, Any]]] = {}
     for item in batch:
         if isinstance(item.unit, Rows):
-            grouped.setdefault(item.unit.statement, []).extend(item.unit.params)
+            for statement, params in item.unit.writes:
+                grouped.setdefault(statement, []).extend(params)
     try:
-        for statement, params in grouped.items():
-            conn.execute(statement, params)
+        for statement, rows in grouped.items():
+            conn.execute(statement, rows)
     except Exception as exc:
         for item in batch:
             if isinstance(item.unit, Rows):

@@ -81,16 +81,9 @@ class Emitter:
         if self._failure is not None:
             raise self._failure
         row = self._row(data)
-        unit: Callable[[Connection], None]
-        if state is None:
-            unit = Rows(insert_event, (row,))
-        else:
-            resumable = {"run": self.run_id, "new_state": state}
-
-            def unit(conn: Connection) -> None:
-                conn.execute(insert_event, row)
-                conn.execute(_save_state, resumable)
-
+        unit = Rows.of(insert_event, row)
+        if state is not None:
+            unit += Rows.of(_save_state, {"run": self.run_id, "new_state": state})
         self._last_store = self.db.submit(unit)
         self._outbox.append((self._last_store, row))
         if self._publisher is None or self._publisher.done():

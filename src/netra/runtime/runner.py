@@ -100,10 +100,10 @@ class Runner:
         run_id = new_id()
 
         def admit(conn: Connection) -> tuple[Any, str]:
-            dataset = (
-                dataset_rows.get(conn, user_id, dataset_id)
+            dataset = (  # its id
+                dataset_rows.owned_id(conn, user_id, dataset_id)
                 if dataset_id
-                else dataset_rows.newest(conn, user_id)
+                else dataset_rows.newest_id(conn, user_id)
             )
             self._check_limits(conn, user_id)
             thread = thread_id
@@ -121,7 +121,7 @@ class Runner:
                 "id": run_id,
                 "user_id": user_id,
                 "thread_id": thread,
-                "dataset_id": dataset.id if dataset else None,
+                "dataset_id": dataset,
                 "message": message,
                 "request_id": request_id,
                 "status": "running" if starts_now else "queued",
@@ -140,7 +140,7 @@ class Runner:
             started = RunStarted(
                 request_id=request_id,
                 message=message,
-                dataset_id=dataset.id if dataset else None,
+                dataset_id=dataset,
                 agents=plan,
             )
             body = encode(started, run_id=run_id, thread_id=thread, seq=1, ts=now)
