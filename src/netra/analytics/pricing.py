@@ -9,12 +9,12 @@
 3. it writes table ``prices``: one row per pair × time-of-day segment × input-token band
    with the prices that apply there (``catalog.token_prices``);
 4. it creates view ``usage``: the dataset's rows joined to their prices, so every analysis
-   shares one definition of cost.
+   shares one definition of cost. The view is ``priced('stored_usage')``: table macro
+   ``priced(rows)`` prices any relation of stored rows, e.g. a few rows filtered first.
 
 Columns of ``usage`` beyond the stored ones (``schema.COLUMNS``):
 
-- ``day``: the UTC date of ``timestamp``; ``prompt_key``: a 64-bit hash of (``model``,
-  ``prompt_hash``), to find repeated prompts fast (groups are then checked on the text);
+- ``day``: the UTC date of ``timestamp``;
 - ``provider``: the catalog's provider id when the model is known, else the stored value;
 - ``catalog_model``: the catalog model id, ``NULL`` when the catalog does not know the model;
 - ``cost``: ``cost_usd`` when billed, else the catalog price of the row, else ``NULL``
@@ -24,7 +24,9 @@ Columns of ``usage`` beyond the stored ones (``schema.COLUMNS``):
 - ``price_input``, ``price_output``, ``price_cache_read``, ``price_cache_write``: the base-tier
   catalog prices in USD per token, ``NULL`` where the catalog has none;
 - ``model_key``, ``sibling_key``, ``provider_key``: integer keys of ``model``, ``sibling`` and
-  the catalog provider (table ``names`` holds the names), for fast grouping;
+  the catalog provider (table ``names`` holds the names), for fast grouping; ``price_key``:
+  the key of the row's ``prices`` row (``NULL`` if none), which determines these three keys
+  and every price column;
 - ``sibling``: the cheaper sibling's name when the model has one the catalog prices;
   ``sibling_cost``: the row priced at the sibling's prices; ``sibling_price_input``,
   ``sibling_price_cache_read``, ``sibling_price_cache_write``: its base-tier prices.
@@ -249,19 +251,24 @@ def register_usage(
     ).fetchall()
     table = price_table(pairs, day or datetime.now(UTC).date())
     con.register("price_rows", table.to_arrow())
-    con.execute("CREATE OR REPLACE TABLE prices AS SELECT * FROM price_rows")
+    con.execute(
+        "CREATE OR REPLACE TABLE prices AS "
+        "SELECT *, CAST(row_number() OVER () AS INTEGER) AS price_key FROM price_rows"
+    )
     con.unregister("price_rows")
     keys, names = zip(*table.names, strict=True) if table.names else ((), ())
     con.register("name_rows", pa.table({"key": pa.array(keys, pa.int32()), "name": names}))
     con.execute("CREATE OR REPLACE TABLE names AS SELECT key, name::VARCHAR AS name FROM name_rows")
     con.unregister("name_rows")
-    con.execute(f"CREATE OR REPLACE VIEW usage AS {_usage_sql(table)}")
+    con.execute(f"CREATE OR REPLACE MACRO priced(rows) AS TABLE {_usage_sql(table)}")
+    con.execute("CREATE OR REPLACE VIEW usage AS SELECT * FROM priced('stored_usage')")
     return table
 
 
 def _usage_sql(table: PriceTable) -> str:
-    """``usage``: joined to ``prices`` on the model, and on provider, segment and band only
-    when the price table has more than one of them."""
+    """The body of table macro ``priced(rows)``: the rows of the relation named ``rows``
+    (columns of ``stored_usage``) joined to ``prices`` on the model, and on provider,
+    segment and band only when the price table has more than one of them."""
     conditions = ["p.model = u.model"]
     if table.by_provider:
         conditions.append("p.provider_in IS NOT DISTINCT FROM u.provider")
@@ -283,15 +290,12 @@ def _usage_sql(table: PriceTable) -> str:
             u.cost_usd IS NOT NULL AS billed,
             u.cost_usd IS NOT NULL OR p.input IS NOT NULL AS priced,
             u.latency_ms, u.status, u."user", u.feature, u.project, u.api_key,
-            u.prompt_hash,
-            CASE WHEN u.prompt_hash IS NOT NULL THEN hash(u.model, u.prompt_hash) END
-                AS prompt_key,
-            u.prefix_hash, u.prefix_tokens, u.interactive, u.batch,
+            u.prompt_hash, u.prefix_hash, u.prefix_tokens, u.interactive, u.batch,
             p.price_input, p.price_output, p.price_cache_read, p.price_cache_write,
             p.sibling, {_cost("p.sibling_")} AS sibling_cost,
             p.sibling_price_input, p.sibling_price_cache_read, p.sibling_price_cache_write,
-            p.model_key, p.sibling_key, p.provider_key
-        FROM stored_usage AS u
+            p.model_key, p.sibling_key, p.provider_key, p.price_key
+        FROM query_table(rows) AS u
         LEFT JOIN prices AS p ON {" AND ".join(conditions)}
     """
 

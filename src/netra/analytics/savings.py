@@ -35,8 +35,10 @@ row, 0 for later rows); model_routing prices a routed row, and groups it for pro
 caching, as its sibling; prompt_caching is computed on the kept requests with the routed
 model and prices; batch_api takes its discount of what a row costs after prompt caching.
 
-``prepare`` writes the rows once into table ``facts`` (numbers and integer keys only, so
-every kind aggregates fast) and the rows of response-cache groups into table ``repeats``.
+``prepare`` never stores the rows whole: table ``repeats`` holds the rows of response-cache
+groups, table ``cells`` every row with a cost summed by what the kinds and the chain tell
+apart (a few thousand cells at most for usual data), from which each kind and the chain
+aggregate.
 """
 
 from __future__ import annotations
@@ -46,11 +48,16 @@ from decimal import Decimal
 from typing import Final
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 # Providers with a batch API and its discount (DATA.md section 3).
 BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "google": 0.5}
 MAX_ROUTED_INPUT_TOKENS: Final = 1_000
 MAX_ROUTED_OUTPUT_TOKENS: Final = 300
+
+# The 64-bit key under which repeated prompts are found, before groups are formed on text.
+PROMPT_KEY: Final = "hash(model, prompt_hash)"
 
 Part = dict[str, str | int | float | None]
 Names = dict[int, str]  # integer key -> model, sibling or provider name
@@ -84,20 +91,29 @@ class Chain:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> Names:
-    """Tables ``facts`` (every row with a cost) and ``repeats`` (response-cache groups);
-    returns the names of the integer keys (table ``names``).
+    """Tables ``repeats`` (response-cache groups) and ``cells`` (every row with a cost,
+    summed); returns the names of the integer keys (table ``names``).
 
-    ``facts``: ``success``/``failed`` from ``status``; ``routed_cost``: ``sibling_cost`` when
-    the row may be routed (a sibling and both thresholds), else NULL; ``prefix_key``: an
-    integer per ``prefix_hash``; ``uncached``: ``cache_read_tokens`` = 0; ``batch_rate``: the
-    batch discount of a non-interactive, not-yet-batched row of a provider that has one,
-    else 0.
+    ``repeats``: the ``success`` rows with a cost of groups of equal (model, prompt_hash)
+    with 2+ requests, with ``kept``: 1 for a group's first row, 0 for later rows. Only rows
+    of ``repeated_prompts`` (``_register_repeated_prompts``) or of 2+ requests can be in such
+    a group; the groups are formed among them, exactly, on the ``prompt_hash`` text.
 
-    ``repeats``: the rows of groups of equal (model, prompt_hash) with 2+ requests, with
-    ``kept``: 1 for a group's first row, 0 for later rows. Candidate prompts are the hashes
-    of (model, prompt_hash) seen in 2+ requests (cheap to find); only their rows keep the
-    ``prompt_hash`` itself in ``facts`` (``repeated_prompt``), on which the groups are then
-    formed exactly.
+    ``cells``: the rows with a cost summed by ``success``/``failed`` (from ``status``),
+    ``model_key``, ``sibling_key``, ``provider_key``, ``routed`` (the row may be routed: a
+    sibling and both thresholds), ``sent`` (``kept`` > 0, ``kept`` being the requests of the
+    row still sent after response caching: ``repeats.kept``, else ``requests``),
+    ``prefix_key`` (an integer per ``prefix_hash``), ``uncached`` (``cache_read_tokens`` =
+    0), ``has_prefix`` (``prefix_tokens`` is set), ``batch_rate`` (the batch discount of a
+    non-interactive, not-yet-batched row of a provider that has one, else 0) and the
+    base-tier prices of the row and of its sibling. Each cell holds sums over its rows
+    (``requests``, ``cost``, ``routed_cost``: the sibling's cost, ``routing_saving`` = cost −
+    routed cost, ``prefix_tokens``, ``kept``, and weighted by ``share`` = kept / requests:
+    ``cost_cached`` = share × cost, ``cost_routed`` = share × routed cost (cost if not
+    routed), ``kept_prefix_tokens`` = share × prefix_tokens) and its earliest row by
+    (``timestamp``, ``row_no``): ``first_at`` and ``first_prefix`` (its prefix_tokens /
+    requests). The kinds' and the chain's groups are unions of cells, so their sums are
+    sums of cells and their first request is the first of their cells' first requests.
     """
     names: Names = dict(con.execute("SELECT key, name FROM names").fetchall())
     rates = " ".join(
@@ -105,51 +121,27 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         for key, name in names.items()
         if name in BATCH_DISCOUNTS
     )
-    batch_rate = f"CASE u.provider_key {rates} ELSE 0 END" if rates else "0"
+    batch_rate = f"CASE p.provider_key {rates} ELSE 0 END" if rates else "0"
+    _register_repeated_prompts(con)
+    # Filtered before pricing: only these rows are priced for the groups.
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE facts AS
-        WITH prefixes AS (
-            SELECT prefix_hash, CAST(row_number() OVER () AS INTEGER) AS prefix_key
-            FROM (SELECT DISTINCT prefix_hash FROM stored_usage WHERE prefix_hash IS NOT NULL)
-        ),
-        repeat_candidates AS (
-            SELECT hash(model, prompt_hash) AS prompt_key
-            FROM stored_usage
-            WHERE status = 'success' AND prompt_hash IS NOT NULL
-            GROUP BY prompt_key
-            HAVING sum(requests) >= 2
-        )
-        SELECT u.row_no, u."timestamp", u.requests, u.cost,
-               u.status = 'success' AS success, u.status = 'error' AS failed,
-               CASE WHEN u.input_tokens <= {MAX_ROUTED_INPUT_TOKENS} * u.requests
-                    AND u.output_tokens <= {MAX_ROUTED_OUTPUT_TOKENS} * u.requests
-                    THEN u.sibling_cost END AS routed_cost,
-               u.model_key, u.sibling_key, u.provider_key,
-               CASE WHEN u.prompt_key IN (SELECT prompt_key FROM repeat_candidates)
-                    THEN u.prompt_hash END AS repeated_prompt,
-               x.prefix_key, u.prefix_tokens, u.cache_read_tokens = 0 AS uncached,
-               u.price_input, u.price_cache_read, u.price_cache_write,
-               u.sibling_price_input, u.sibling_price_cache_read, u.sibling_price_cache_write,
-               CASE WHEN u.interactive IS FALSE AND u.batch IS NOT TRUE THEN {batch_rate}
-                    ELSE 0 END AS batch_rate
-        FROM usage AS u LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
-        WHERE u.cost IS NOT NULL
+        CREATE OR REPLACE TEMP VIEW repeat_candidates AS
+        SELECT * FROM stored_usage
+        WHERE status = 'success' AND prompt_hash IS NOT NULL AND (requests >= 2
+            OR {PROMPT_KEY} IN (SELECT prompt_key FROM repeated_prompts))
         """
     )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE repeats AS
         WITH ranked AS (
-            SELECT row_no, model_key, repeated_prompt AS prompt_hash, requests, cost,
+            SELECT row_no, model_key, prompt_hash, requests, cost,
                    row_number() OVER same_prompt AS position,
-                   sum(requests) OVER (PARTITION BY model_key, repeated_prompt)
-                       AS group_requests
-            FROM facts
-            WHERE success AND repeated_prompt IS NOT NULL
-            WINDOW same_prompt AS (
-                PARTITION BY model_key, repeated_prompt ORDER BY "timestamp", row_no
-            )
+                   sum(requests) OVER (PARTITION BY model_key, prompt_hash) AS group_requests
+            FROM priced('repeat_candidates')
+            WHERE cost IS NOT NULL
+            WINDOW same_prompt AS (PARTITION BY model_key, prompt_hash ORDER BY "timestamp", row_no)
         )
         SELECT row_no, model_key, prompt_hash, requests, cost,
                CASE WHEN position = 1 THEN 1 ELSE 0 END AS kept
@@ -157,7 +149,76 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         WHERE group_requests >= 2
         """
     )
+    # Rows are summed by few integer columns (the price row determines the keys and
+    # prices); "first" is the smallest (timestamp, row_no), as one HUGEINT.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE cells AS
+        WITH prefixes AS (
+            SELECT prefix_hash, CAST(row_number() OVER () AS INTEGER) AS prefix_key
+            FROM (SELECT DISTINCT prefix_hash FROM stored_usage WHERE prefix_hash IS NOT NULL)
+        ),
+        rows AS (
+            SELECT u.price_key, x.prefix_key, u.requests, u.cost, u.prefix_tokens,
+                   u.status = 'success' AS success, u.status = 'error' AS failed,
+                   u.cache_read_tokens = 0 AS uncached,
+                   u.interactive IS FALSE AND u.batch IS NOT TRUE AS batchable,
+                   CASE WHEN u.input_tokens <= {MAX_ROUTED_INPUT_TOKENS} * u.requests
+                        AND u.output_tokens <= {MAX_ROUTED_OUTPUT_TOKENS} * u.requests
+                        THEN u.sibling_cost END AS routed_cost,
+                   coalesce(r.kept, u.requests) AS kept,
+                   CAST(epoch_us(u."timestamp") AS HUGEINT) * {2**64} + u.row_no AS position
+            FROM usage AS u
+            LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
+            LEFT JOIN repeats AS r ON r.row_no = u.row_no
+            WHERE u.cost IS NOT NULL
+        ),
+        summed AS (
+            SELECT price_key, prefix_key, success, failed, uncached, batchable,
+                   routed_cost IS NOT NULL AS routed, kept > 0 AS sent,
+                   prefix_tokens IS NOT NULL AS has_prefix,
+                   sum(requests) AS requests, sum(cost) AS cost,
+                   sum(routed_cost) AS routed_cost, sum(cost - routed_cost) AS routing_saving,
+                   sum(prefix_tokens) AS prefix_tokens, sum(kept) AS kept,
+                   sum(kept / requests * cost) AS cost_cached,
+                   sum(kept / requests * coalesce(routed_cost, cost)) AS cost_routed,
+                   sum(kept / requests * prefix_tokens) AS kept_prefix_tokens,
+                   min(position) AS first_at,
+                   arg_min(prefix_tokens / requests, position) AS first_prefix
+            FROM rows
+            GROUP BY ALL
+        )
+        SELECT s.* EXCLUDE (price_key, batchable),
+               p.model_key, p.sibling_key, p.provider_key,
+               CASE WHEN s.batchable THEN {batch_rate} ELSE 0 END AS batch_rate,
+               p.price_input, p.price_cache_read, p.price_cache_write,
+               p.sibling_price_input, p.sibling_price_cache_read, p.sibling_price_cache_write
+        FROM summed AS s LEFT JOIN prices AS p USING (price_key)
+        """
+    )
     return names
+
+
+def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
+    """Table ``repeated_prompts``: the ``prompt_key`` (``PROMPT_KEY``, 64 bits) of every
+    (model, prompt_hash) of 2+ ``success`` rows, and of any other prompt colliding with one
+    in those 64 bits (the groups are then formed on the text).
+
+    Among millions of distinct prompts, sorting their keys finds the repeated ones several
+    times faster than DuckDB's hash aggregate, which builds a table of every prompt.
+    """
+    keys = con.execute(
+        f"""
+        SELECT CAST({PROMPT_KEY} AS UBIGINT) AS prompt_key
+        FROM stored_usage
+        WHERE status = 'success' AND prompt_hash IS NOT NULL
+        """
+    ).fetchnumpy()["prompt_key"]
+    keys.sort()
+    repeated = np.unique(keys[1:][keys[1:] == keys[:-1]])
+    con.register("repeated_keys", pa.table({"prompt_key": pa.array(repeated, pa.uint64())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE repeated_prompts AS SELECT * FROM repeated_keys")
+    con.unregister("repeated_keys")
 
 
 def response_cache(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
@@ -189,9 +250,9 @@ def model_routing(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
         names,
         """
         SELECT model_key, sibling_key, sum(requests) AS requests, sum(cost) AS cost,
-               sum(routed_cost) AS sibling_cost, sum(cost - routed_cost) AS saving
-        FROM facts
-        WHERE success AND routed_cost IS NOT NULL
+               sum(routed_cost) AS sibling_cost, sum(routing_saving) AS saving
+        FROM cells
+        WHERE success AND routed
         GROUP BY model_key, sibling_key
         """,
     )
@@ -217,13 +278,13 @@ def prompt_caching(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
             SELECT model_key, sum(requests) AS requests, sum(cost) AS cost,
                    sum(prefix_tokens) AS prefix_tokens,
                    sum(prefix_tokens * (price_input - price_cache_read)) AS read_all,
-                   arg_min({'prefix': prefix_tokens / requests,
+                   arg_min({'prefix': first_prefix,
                             'discount': price_input - price_cache_read,
                             'premium': greatest(coalesce(price_cache_write - price_input, 0), 0)},
-                           ("timestamp", row_no)) AS first
-            FROM facts
-            WHERE success AND uncached AND prefix_key IS NOT NULL
-                AND prefix_tokens IS NOT NULL AND price_cache_read IS NOT NULL
+                           first_at) AS first
+            FROM cells
+            WHERE success AND uncached AND prefix_key IS NOT NULL AND has_prefix
+                AND price_cache_read IS NOT NULL
             GROUP BY model_key, prefix_key
             HAVING sum(requests) >= 2
         )
@@ -257,7 +318,7 @@ def batch_api(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
         """
         SELECT provider_key, sum(requests) AS requests, sum(cost) AS cost,
                any_value(batch_rate) AS discount, sum(batch_rate * cost) AS saving
-        FROM facts
+        FROM cells
         WHERE success AND batch_rate > 0
         GROUP BY provider_key
         """,
@@ -276,7 +337,7 @@ def error_waste(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
         names,
         """
         SELECT model_key, sum(requests) AS requests, sum(cost) AS cost, sum(cost) AS saving
-        FROM facts
+        FROM cells
         WHERE failed
         GROUP BY model_key
         """,
@@ -292,42 +353,32 @@ def error_waste(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
 
 
 def chain(con: duckdb.DuckDBPyConnection) -> Chain:
-    """The combined saving, step by step (module docstring).
+    """The combined saving, step by step (module docstring), over the ``success`` cells.
 
-    Per row: ``share`` = kept / requests, ``cost_cached`` = share × cost, ``cost_routed`` =
-    share × (routed_cost if routed else cost). Per prompt-caching group (2+ kept requests):
-    ``read_all`` = Σ share × prefix_tokens × (input − cache read), and the saving is
-    ``read_all`` − first.prefix × (first.discount + first.premium), first.prefix being the
-    first request's prefix_tokens / requests. The batch discount applies to ``cost_routed``
-    minus the row's prompt-caching saving.
+    Per cell (``prepare``): ``cost_cached`` and ``cost_routed``; a routed cell takes its
+    sibling's key and prices. Per prompt-caching group (2+ kept requests of sent, uncached
+    cells with a prefix and a cache-read price): ``read_all`` = Σ kept_prefix_tokens ×
+    (input − cache read), and the saving is ``read_all`` − first.prefix × (first.discount +
+    first.premium), the first request's prefix_tokens / requests. The batch discount
+    applies to ``cost_routed`` minus the prompt-caching saving of the same requests.
     """
     found = con.execute(
         """
-        WITH rows AS (
-            SELECT f.*, coalesce(r.kept, f.requests) AS kept,
-                   f.routed_cost IS NOT NULL AS routed
-            FROM facts AS f LEFT JOIN (SELECT row_no, kept FROM repeats) AS r USING (row_no)
-            WHERE f.success
-        ),
-        steps AS (
-            SELECT "timestamp", row_no, requests, kept, prefix_key, prefix_tokens, uncached,
-                   batch_rate, cost,
-                   kept / requests AS share,
-                   kept / requests * cost AS cost_cached,
-                   kept / requests * CASE WHEN routed THEN routed_cost ELSE cost END
-                       AS cost_routed,
+        WITH steps AS (
+            SELECT *,
                    CASE WHEN routed THEN sibling_key ELSE model_key END AS model_routed,
                    CASE WHEN routed THEN sibling_price_input ELSE price_input END AS input,
                    CASE WHEN routed THEN sibling_price_cache_read ELSE price_cache_read END
                        AS cache_read,
                    CASE WHEN routed THEN sibling_price_cache_write ELSE price_cache_write END
                        AS cache_write
-            FROM rows
+            FROM cells
+            WHERE success
         ),
         grouped AS (
             SELECT *,
-                   CASE WHEN kept > 0 AND uncached AND prefix_tokens IS NOT NULL
-                        AND cache_read IS NOT NULL THEN prefix_key END AS prefix_group
+                   CASE WHEN sent AND uncached AND has_prefix AND cache_read IS NOT NULL
+                        THEN prefix_key END AS prefix_group
             FROM steps
         ),
         groups AS (
@@ -336,14 +387,14 @@ def chain(con: duckdb.DuckDBPyConnection) -> Chain:
                    sum(cost_routed) AS cost_routed,
                    sum(batch_rate * cost_routed) AS batch_before_caching,
                    sum(kept) AS kept,
-                   sum(share * prefix_tokens * (input - cache_read)) AS read_all,
-                   sum(batch_rate * share * prefix_tokens * (input - cache_read))
+                   sum(kept_prefix_tokens * (input - cache_read)) AS read_all,
+                   sum(batch_rate * kept_prefix_tokens * (input - cache_read))
                        AS batch_read_all,
-                   arg_min({'prefix': prefix_tokens / requests,
+                   arg_min({'prefix': first_prefix,
                             'loss': input - cache_read
                                 + greatest(coalesce(cache_write - input, 0), 0),
                             'batch_rate': batch_rate},
-                           ("timestamp", row_no)) FILTER (WHERE prefix_group IS NOT NULL)
+                           first_at) FILTER (WHERE prefix_group IS NOT NULL)
                        AS first
             FROM grouped
             GROUP BY model_routed, prefix_group
