@@ -12,9 +12,9 @@ The same units run on both databases:
   next batch ahead of background units (``submit``: the event log of running runs), and a
   batch holding urgent units takes few background ones, so it commits quickly even when the
   event log is busy.
-- A ``Rows(statement, params)`` unit is data, not code: the writer sends all the ``Rows`` of
-  a batch that share a statement in one ``executemany`` (an event log row costs ~8 µs
-  instead of ~25 µs through a statement of its own).
+- A ``Rows.of(statement, *params)`` unit is data, not code: the writer sends all the rows of
+  a batch's ``Rows`` units that share a statement in one ``executemany`` (an event log row
+  costs ~8 µs instead of ~25 µs through a statement of its own).
 
 SQLite (embedded) runs units on the synchronous pysqlite driver in worker threads: one
 writer thread (a batch costs one thread hop and one commit, however many units it holds)
