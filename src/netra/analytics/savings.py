@@ -140,7 +140,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
                    row_number() OVER same_prompt AS position,
                    sum(requests) OVER (PARTITION BY model_key, prompt_hash) AS group_requests
             FROM priced('repeat_candidates')
-            WHERE cost IS NOT NULL
+            WHERE priced
             WINDOW same_prompt AS (PARTITION BY model_key, prompt_hash ORDER BY "timestamp", row_no)
         )
         SELECT row_no, model_key, prompt_hash, requests, cost,
@@ -171,7 +171,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
             FROM usage AS u
             LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
             LEFT JOIN repeats AS r ON r.row_no = u.row_no
-            WHERE u.cost IS NOT NULL
+            WHERE u.priced
         ),
         summed AS (
             SELECT price_key, prefix_key, success, failed, uncached, batchable,
