@@ -2,7 +2,7 @@
 
 Every figure is a sum of ``cost`` (billed or catalog-priced; unpriced rows add nothing and
 are counted in ``unpriced_requests``), ``requests`` and tokens over the rows of a key, read
-from the ``spend`` relation (``dataset`` module). Days are UTC dates.
+from the ``spend`` and ``user_spend`` relations (``dataset`` module). Days are UTC dates.
 """
 
 from __future__ import annotations
@@ -244,19 +244,23 @@ def _sums(
     con: duckdb.DuckDBPyConnection, by: str, user: str | None = None
 ) -> tuple[list[_Sums], Decimal | None]:
     """Spend by ``by`` over every row or one user's, and its total cost; ``by`` is one of
-    ``BREAKDOWNS``."""
+    ``BREAKDOWNS`` (with ``user``: ``model`` or ``feature``)."""
     key = "CAST(day AS VARCHAR)" if by == "day" else f'"{by}"'
     order = "key" if by == "day" else "cost DESC NULLS LAST, key NULLS LAST"
+    if user is None and by != "user":
+        relation, where = "spend", ""
+    else:
+        relation, where = "user_spend", 'WHERE $user IS NULL OR "user" = $user'
     found = con.execute(
         f"""
         SELECT {key} AS key, sum(cost) AS cost, sum(requests), sum(input_tokens),
                sum(output_tokens), sum(unpriced_requests)
-        FROM spend
-        WHERE $user IS NULL OR "user" = $user
+        FROM {relation}
+        {where}
         GROUP BY key
         ORDER BY {order}
         """,
-        {"user": user},
+        {"user": user} if where else {},
     ).fetchall()
     keys = [_Sums(*row) for row in found]
     costs = [row.cost for row in keys if row.cost is not None]

@@ -35,10 +35,10 @@ row, 0 for later rows); model_routing prices a routed row, and groups it for pro
 caching, as its sibling; prompt_caching is computed on the kept requests with the routed
 model and prices; batch_api takes its discount of what a row costs after prompt caching.
 
-``prepare`` never stores the rows whole: table ``repeats`` holds the rows of response-cache
-groups, table ``cells`` every row with a cost summed by what the kinds and the chain tell
-apart (a few thousand cells at most for usual data), from which each kind and the chain
-aggregate.
+``prepare`` never stores the rows whole: table ``prompt_groups`` holds one row per
+response-cache group, table ``cells`` every row with a cost summed by what the kinds and the
+chain tell apart (a few thousand cells at most for usual data), from which each kind and the
+chain aggregate.
 """
 
 from __future__ import annotations
@@ -56,8 +56,10 @@ BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "go
 MAX_ROUTED_INPUT_TOKENS: Final = 1_000
 MAX_ROUTED_OUTPUT_TOKENS: Final = 300
 
-# The 64-bit key under which repeated prompts are found, before groups are formed on text.
-PROMPT_KEY: Final = "hash(model, prompt_hash)"
+# The 64-bit key under which repeated prompts are found, before groups are formed on text;
+# ``{rows}`` is a table alias and its dot, or nothing.
+PROMPT_KEY: Final = "hash({rows}model, {rows}prompt_hash)"
+
 
 Part = dict[str, str | int | float | None]
 Names = dict[int, str]  # integer key -> model, sibling or provider name
@@ -91,18 +93,21 @@ class Chain:
 
 
 def prepare(con: duckdb.DuckDBPyConnection) -> Names:
-    """Tables ``repeats`` (response-cache groups) and ``cells`` (every row with a cost,
-    summed); returns the names of the integer keys (table ``names``).
+    """Tables ``prompt_groups`` (response-cache groups) and ``cells`` (every row with a
+    cost, summed); returns the names of the integer keys (table ``names``).
 
-    ``repeats``: the ``success`` rows with a cost of groups of equal (model, prompt_hash)
-    with 2+ requests, with ``kept``: 1 for a group's first row, 0 for later rows. Only rows
-    of ``repeated_prompts`` (``_register_repeated_prompts``) or of 2+ requests can be in such
-    a group; the groups are formed among them, exactly, on the ``prompt_hash`` text.
+    ``prompt_groups``: one row per group of ``success`` rows with a cost and equal (model,
+    prompt_hash) with 2+ requests: its ``prompt_key``, ``model``, ``prompt_hash``,
+    ``model_key``, ``requests`` and ``first_row``, the ``row_no`` of its first row. Only
+    rows of ``repeated_prompts`` (``_register_repeated_prompts``) or of 2+ requests can be
+    in such a group; the groups are formed among them, exactly, on the ``prompt_hash`` text.
+    A row's ``kept`` (the requests still sent after response caching) is 1 for a group's
+    first row, 0 for its later rows and ``requests`` for a row in no group.
 
     ``cells``: the rows with a cost summed by ``success``/``failed`` (from ``status``),
     ``model_key``, ``sibling_key``, ``provider_key``, ``routed`` (the row may be routed: a
     sibling and both thresholds), ``sent`` (``kept`` > 0, ``kept`` being the requests of the
-    row still sent after response caching: ``repeats.kept``, else ``requests``),
+    row still sent after response caching),
     ``prefix_key`` (an integer per ``prefix_hash``), ``uncached`` (``cache_read_tokens`` =
     0), ``has_prefix`` (``prefix_tokens`` is set), ``batch_rate`` (the batch discount of a
     non-interactive, not-yet-batched row of a provider that has one, else 0) and the
@@ -110,7 +115,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     (``requests``, ``cost``, ``routed_cost``: the sibling's cost, ``routing_saving`` = cost −
     routed cost, ``prefix_tokens``, ``kept``, and weighted by ``share`` = kept / requests:
     ``cost_cached`` = share × cost, ``cost_routed`` = share × routed cost (cost if not
-    routed), ``kept_prefix_tokens`` = share × prefix_tokens) and its earliest row by
+    routed), ``kept_prefix_tokens`` = share × prefix_tokens, ``repeat_saving`` = cost ×
+    (requests − kept) / requests) and its earliest row by
     (``timestamp``, ``row_no``): ``first_at`` and ``first_prefix`` (its prefix_tokens /
     requests). The kinds' and the chain's groups are unions of cells, so their sums are
     sums of cells and their first request is the first of their cells' first requests.
@@ -129,28 +135,22 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         CREATE OR REPLACE TEMP VIEW repeat_candidates AS
         SELECT * FROM stored_usage
         WHERE status = 'success' AND prompt_hash IS NOT NULL AND (requests >= 2
-            OR {PROMPT_KEY} IN (SELECT prompt_key FROM repeated_prompts))
+            OR {_prompt_key()} IN (SELECT prompt_key FROM repeated_prompts))
         """
     )
     con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE repeats AS
-        WITH ranked AS (
-            SELECT row_no, model_key, prompt_hash, requests, cost,
-                   row_number() OVER same_prompt AS position,
-                   sum(requests) OVER (PARTITION BY model_key, prompt_hash) AS group_requests
-            FROM priced('repeat_candidates')
-            WHERE priced
-            WINDOW same_prompt AS (PARTITION BY model_key, prompt_hash ORDER BY "timestamp", row_no)
-        )
-        SELECT row_no, model_key, prompt_hash, requests, cost,
-               CASE WHEN position = 1 THEN 1 ELSE 0 END AS kept
-        FROM ranked
-        WHERE group_requests >= 2
+        f"""
+        CREATE OR REPLACE TEMP TABLE prompt_groups AS
+        SELECT {_prompt_key()} AS prompt_key, model, prompt_hash, any_value(model_key) AS model_key,
+               sum(requests) AS requests, arg_min(row_no, {_position()}) AS first_row
+        FROM priced('repeat_candidates')
+        WHERE priced
+        GROUP BY model, prompt_hash
+        HAVING sum(requests) >= 2
         """
     )
     # Rows are summed by few integer columns (the price row determines the keys and
-    # prices); "first" is the smallest (timestamp, row_no), as one HUGEINT.
+    # prices). A row finds its group by the 64-bit key, then by the exact text.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cells AS
@@ -166,11 +166,14 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
                    CASE WHEN u.input_tokens <= {MAX_ROUTED_INPUT_TOKENS} * u.requests
                         AND u.output_tokens <= {MAX_ROUTED_OUTPUT_TOKENS} * u.requests
                         THEN u.sibling_cost END AS routed_cost,
-                   coalesce(r.kept, u.requests) AS kept,
-                   CAST(epoch_us(u."timestamp") AS HUGEINT) * {2**64} + u.row_no AS position
+                   CASE WHEN g.first_row IS NULL THEN u.requests
+                        WHEN g.first_row = u.row_no THEN 1 ELSE 0 END AS kept,
+                   {_position("u.")} AS position
             FROM usage AS u
             LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
-            LEFT JOIN repeats AS r ON r.row_no = u.row_no
+            LEFT JOIN prompt_groups AS g
+                ON g.prompt_key = {_prompt_key("u.")}
+                AND g.model = u.model AND g.prompt_hash = u.prompt_hash AND u.status = 'success'
             WHERE u.priced
         ),
         summed AS (
@@ -183,6 +186,9 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
                    sum(kept / requests * cost) AS cost_cached,
                    sum(kept / requests * coalesce(routed_cost, cost)) AS cost_routed,
                    sum(kept / requests * prefix_tokens) AS kept_prefix_tokens,
+                   sum(CASE WHEN kept < requests
+                            THEN CAST(cost * (requests - kept) / requests AS DECIMAL(38, 12))
+                       END) AS repeat_saving,
                    min(position) AS first_at,
                    arg_min(prefix_tokens / requests, position) AS first_prefix
             FROM rows
@@ -199,6 +205,16 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     return names
 
 
+def _prompt_key(rows: str = "") -> str:
+    """``PROMPT_KEY`` of the rows of alias ``rows`` (with its dot), or of unaliased rows."""
+    return PROMPT_KEY.format(rows=rows)
+
+
+def _position(rows: str = "") -> str:
+    """A row's place in time, ``timestamp`` then ``row_no``, as one HUGEINT."""
+    return f'CAST(epoch_us({rows}"timestamp") AS HUGEINT) * {2**64} + {rows}row_no'
+
+
 def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
     """Table ``repeated_prompts``: the ``prompt_key`` (``PROMPT_KEY``, 64 bits) of every
     (model, prompt_hash) of 2+ ``success`` rows, and of any other prompt colliding with one
@@ -209,7 +225,7 @@ def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
     """
     keys = con.execute(
         f"""
-        SELECT CAST({PROMPT_KEY} AS UBIGINT) AS prompt_key
+        SELECT CAST({_prompt_key()} AS UBIGINT) AS prompt_key
         FROM stored_usage
         WHERE status = 'success' AND prompt_hash IS NOT NULL
         """
@@ -222,16 +238,23 @@ def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def response_cache(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
-    """Saving of a row of ``repeats``: cost × (requests − kept) / requests."""
+    """Saving of a row: cost × (requests − kept) / requests (``cells.repeat_saving``); every
+    group keeps one request, so its repeats are its requests − 1."""
     found = _named(
         con,
         names,
         """
-        SELECT model_key, count(DISTINCT prompt_hash) AS groups, sum(requests) AS requests,
-               sum(requests - kept) AS repeats,
-               sum(CAST(cost * (requests - kept) / requests AS DECIMAL(38, 12))) AS saving
-        FROM repeats
-        GROUP BY model_key
+        WITH saved AS (
+            SELECT model_key, sum(repeat_saving) AS saving
+            FROM cells
+            WHERE success
+            GROUP BY model_key
+        )
+        SELECT g.model_key, count(*) AS groups, sum(g.requests) AS requests,
+               sum(g.requests) - count(*) AS repeats, any_value(s.saving) AS saving
+        FROM prompt_groups AS g
+        LEFT JOIN saved AS s ON s.model_key IS NOT DISTINCT FROM g.model_key
+        GROUP BY g.model_key
         """,
     )
     return Saving(
