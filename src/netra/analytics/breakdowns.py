@@ -2,7 +2,8 @@
 
 Every figure is a sum of ``cost`` (billed or catalog-priced; unpriced rows add nothing and
 are counted in ``unpriced_requests``), ``requests`` and tokens over the rows of a key, read
-from the ``spend`` and ``user_spend`` relations (``dataset`` module). Days are UTC dates.
+from the ``spend``, ``user_spend`` and ``row_spend`` relations (``dataset`` module). Days
+are UTC dates.
 """
 
 from __future__ import annotations
@@ -247,10 +248,10 @@ def _sums(
     ``BREAKDOWNS`` (with ``user``: ``model`` or ``feature``)."""
     key = "CAST(day AS VARCHAR)" if by == "day" else f'"{by}"'
     order = "key" if by == "day" else "cost DESC NULLS LAST, key NULLS LAST"
-    if user is None and by != "user":
-        relation, where = "spend", ""
+    if user is not None:
+        relation, where = "row_spend", 'WHERE "user" = $user'
     else:
-        relation, where = "user_spend", 'WHERE $user IS NULL OR "user" = $user'
+        relation, where = ("user_spend" if by == "user" else "spend"), ""
     found = con.execute(
         f"""
         SELECT {key} AS key, sum(cost) AS cost, sum(requests), sum(input_tokens),

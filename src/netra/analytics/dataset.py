@@ -4,17 +4,21 @@
 
 - ``stored_usage`` (the Parquet file as stored), ``prices``, ``names`` and ``usage``
   (``pricing.register_usage``): every row with its cost;
-- ``spend``: the additive facts of the rows — ``rows``, ``requests``, ``input_tokens``,
-  ``output_tokens``, ``cost``, ``unpriced_requests`` (requests without a cost),
-  ``first_at``, ``last_at`` — by ``day``, ``model``, ``provider``, ``feature``, ``project``
-  and ``api_key``;
-- ``user_spend``: the same facts by ``user``, ``model`` and ``feature``.
+- ``period``: one row, the dataset's ``rows``, ``first_at`` and ``last_at`` (its first and
+  last timestamps), read from the Parquet file's metadata and statistics;
+- ``spend``: the additive facts of the rows — ``requests``, ``input_tokens``,
+  ``output_tokens``, ``cost``, ``unpriced_requests`` (requests without a cost) — by ``day``,
+  ``model``, ``provider``, ``feature``, ``project`` and ``api_key``;
+- ``user_spend``: the same facts by ``user``;
+- ``row_spend``: the same facts of each row of ``usage`` with all seven dimensions (for
+  one user's spend by model and by feature, ``breakdowns.user_cost``).
 
-For one analysis both are views over ``usage``; with ``rollup=True`` they are aggregated
-once, in one pass, for several analyses sharing the connection (``analyses.analyze``).
-Every figure read from them is a sum, a min or a max, so both give the same answers. The
-user is kept out of ``spend``: users multiply its groups (334,622 instead of 840 on the
-10-million-row demo) and aggregating into that many groups was the slowest step.
+For one analysis ``spend`` and ``user_spend`` are views over ``row_spend``; with
+``rollup=True`` they are aggregated once, in one pass, for several analyses sharing the
+connection (``analyses.analyze``). Every figure read from them is a sum, so both give the
+same answers. The user is kept out of ``spend``: users multiply its groups
+(334,622 instead of 840 on the 10-million-row demo) and aggregating into that many groups
+was the slowest step.
 
 Every analysis takes a ``Source``: a dataset path, or a connection from ``open_dataset``.
 Nothing is shared between calls, so calls may run in parallel threads.
@@ -34,24 +38,20 @@ from netra.analytics.pricing import register_usage
 Source = str | os.PathLike[str] | duckdb.DuckDBPyConnection
 
 _DIMENSIONS = "day, model, provider, feature, project, api_key"
-_USER_DIMENSIONS = '"user", model, feature'
-_FACTS = {
-    "rollup": """count(*) AS rows, sum(requests) AS requests,
-        sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
-        sum(cost) AS cost, sum(CASE WHEN cost IS NULL THEN requests ELSE 0 END)
-        AS unpriced_requests, min("timestamp") AS first_at, max("timestamp") AS last_at""",
-    "rows": """1 AS rows, requests, input_tokens, output_tokens, cost,
-        CASE WHEN cost IS NULL THEN requests ELSE 0 END AS unpriced_requests,
-        "timestamp" AS first_at, "timestamp" AS last_at""",
-}
+_FACTS = "requests, input_tokens, output_tokens, cost, unpriced_requests"
+_ROW_FACTS = """requests, input_tokens, output_tokens, cost,
+    CASE WHEN cost IS NULL THEN requests ELSE 0 END AS unpriced_requests"""
+_SUMMED_FACTS = """sum(requests) AS requests, sum(input_tokens) AS input_tokens,
+    sum(output_tokens) AS output_tokens, sum(cost) AS cost,
+    sum(unpriced_requests) AS unpriced_requests"""
 
 
 @contextmanager
 def open_dataset(
     path: str | os.PathLike[str], *, rollup: bool = False, day: date | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection with ``stored_usage``, ``prices``, ``usage``, ``spend`` and
-    ``user_spend`` over ``path``.
+    """A connection with ``stored_usage``, ``prices``, ``usage``, ``period``, ``row_spend``,
+    ``spend`` and ``user_spend`` over ``path``.
 
     ``day`` is the pricing day (default: today, UTC).
     """
@@ -60,29 +60,27 @@ def open_dataset(
         # Result order is always stated by ORDER BY; this lets DuckDB aggregate faster.
         con.execute("SET preserve_insertion_order = false")
         register_usage(con, path, day=day)
+        con.execute(
+            'CREATE VIEW period AS SELECT count(*) AS rows, min("timestamp") AS first_at, '
+            'max("timestamp") AS last_at FROM stored_usage'
+        )
+        con.execute(
+            f'CREATE VIEW row_spend AS SELECT {_DIMENSIONS}, "user", {_ROW_FACTS} FROM usage'
+        )
         if rollup:
             con.execute(
                 f"""
                 CREATE TEMP TABLE rollup AS
-                SELECT GROUPING("user") = 0 AS by_user, {_DIMENSIONS}, "user", {_FACTS["rollup"]}
-                FROM usage
-                GROUP BY GROUPING SETS (({_DIMENSIONS}), ({_USER_DIMENSIONS}))
+                SELECT GROUPING("user") = 0 AS by_user, {_DIMENSIONS}, "user", {_SUMMED_FACTS}
+                FROM row_spend
+                GROUP BY GROUPING SETS (({_DIMENSIONS}), ("user"))
                 """
             )
-            facts = "rows, requests, input_tokens, output_tokens, cost, unpriced_requests, "
-            facts += "first_at, last_at"
-            con.execute(
-                f"CREATE VIEW spend AS SELECT {_DIMENSIONS}, {facts} FROM rollup WHERE NOT by_user"
-            )
-            con.execute(
-                f"CREATE VIEW user_spend AS SELECT {_USER_DIMENSIONS}, {facts} FROM rollup "
-                "WHERE by_user"
-            )
+            spend, user_spend = "rollup WHERE NOT by_user", "rollup WHERE by_user"
         else:
-            con.execute(f"CREATE VIEW spend AS SELECT {_DIMENSIONS}, {_FACTS['rows']} FROM usage")
-            con.execute(
-                f"CREATE VIEW user_spend AS SELECT {_USER_DIMENSIONS}, {_FACTS['rows']} FROM usage"
-            )
+            spend = user_spend = "row_spend"
+        con.execute(f"CREATE VIEW spend AS SELECT {_DIMENSIONS}, {_FACTS} FROM {spend}")
+        con.execute(f'CREATE VIEW user_spend AS SELECT "user", {_FACTS} FROM {user_spend}')
         yield con
     finally:
         con.close()

@@ -3,7 +3,7 @@
 ``register_usage(con, path)`` prepares one DuckDB connection:
 
 1. it reads the distinct (``model``, ``provider``) pairs of the dataset and the largest
-   per-request input of each (one scan);
+   input of each (one scan; a bound on the largest per-request input);
 2. it resolves each pair, and the pair's cheaper sibling (``siblings.toml``, priced at the
    same provider), with the catalog's matcher: a handful of calls, never one per row;
 3. it writes table ``prices``: one row per pair × time-of-day segment × input-token band
@@ -97,9 +97,10 @@ class PriceTable:
 
     ``segments``: seconds after midnight UTC where a time-of-day segment starts (the first is
     0); ``thresholds``: per-request input tokens above which the next band starts (band 0 is
-    at most the first threshold). Only thresholds that some row of the dataset exceeds, for
-    a model (or sibling) with a tier there, are kept. ``by_provider``: the same model name
-    resolves differently with different ``provider`` values, so rows are keyed by both.
+    at most the first threshold). Only thresholds below the largest input of some row of the
+    dataset, for a model (or sibling) with a tier there, are kept. ``by_provider``: the same
+    model name resolves differently with different ``provider`` values, so rows are keyed by
+    both.
     ``rows`` match ``PRICE_COLUMNS`` (a model the catalog does not price has rows with
     ``NULL`` prices); ``names`` are the (key, name) pairs of the keys.
     """
@@ -127,7 +128,7 @@ class _Pair:
 
     model: str
     provider: str | None
-    largest_input: float  # the largest per-request input tokens of the pair's rows
+    largest_input: float  # at least the largest per-request input tokens of the pair's rows
     entry: CatalogEntry | None  # None: the catalog does not price the model
     sibling_name: str | None
     sibling: CatalogEntry | None
@@ -145,7 +146,8 @@ class _Pair:
 
 
 def price_table(pairs: Iterable[tuple[str, str | None, float]], day: date) -> PriceTable:
-    """The price table on ``day`` of (model, provider, largest per-request input) triples."""
+    """The price table on ``day`` of (model, provider, largest input) triples, the largest
+    input being at least the largest per-request input of the pair's rows."""
     families = load_families()
     found = [_pair(model, provider, largest, day, families) for model, provider, largest in pairs]
     signatures: dict[str, set[tuple[str, ...] | None]] = defaultdict(set)
@@ -244,7 +246,7 @@ def register_usage(
     )
     pairs = con.execute(
         """
-        SELECT model, provider, coalesce(max(input_tokens / requests), 0)
+        SELECT model, provider, coalesce(max(input_tokens), 0)
         FROM stored_usage
         GROUP BY model, provider
         """

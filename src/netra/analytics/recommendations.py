@@ -70,7 +70,7 @@ class RecommendationSet(Result):
 def recommendations(source: Source) -> RecommendationSet:
     """Every recommendation kind with affected requests, and the combined saving."""
     with connect(source) as con:
-        bounds = con.execute("SELECT min(first_at), max(last_at) FROM spend").fetchone()
+        bounds = con.execute("SELECT first_at, last_at FROM period").fetchone()
         days = period_days(*(bounds or (None, None)))
         names = savings.prepare(con)
         found: dict[Kind, Saving] = {

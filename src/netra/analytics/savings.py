@@ -56,9 +56,9 @@ BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "go
 MAX_ROUTED_INPUT_TOKENS: Final = 1_000
 MAX_ROUTED_OUTPUT_TOKENS: Final = 300
 
-# The 64-bit key under which repeated prompts are found, before groups are formed on text;
-# ``{rows}`` is a table alias and its dot, or nothing.
-PROMPT_KEY: Final = "hash({rows}model, {rows}prompt_hash)"
+# The 32-bit key under which repeated prompts are found, before groups are formed on text
+# (collisions only add candidates); ``{rows}`` is a table alias and its dot, or nothing.
+PROMPT_KEY: Final = "CAST(hash({rows}model, {rows}prompt_hash) >> 32 AS UINTEGER)"
 
 
 Part = dict[str, str | int | float | None]
@@ -150,7 +150,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         """
     )
     # Rows are summed by few integer columns (the price row determines the keys and
-    # prices). A row finds its group by the 64-bit key, then by the exact text.
+    # prices). A row finds its group by the 32-bit key, then by the exact text.
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cells AS
@@ -216,23 +216,23 @@ def _position(rows: str = "") -> str:
 
 
 def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
-    """Table ``repeated_prompts``: the ``prompt_key`` (``PROMPT_KEY``, 64 bits) of every
-    (model, prompt_hash) of 2+ ``success`` rows, and of any other prompt colliding with one
-    in those 64 bits (the groups are then formed on the text).
+    """Table ``repeated_prompts``: every ``prompt_key`` (``PROMPT_KEY``, 32 bits) of 2+
+    ``success`` rows: the key of every (model, prompt_hash) of 2+ such rows, and any key two
+    different prompts share (the groups are then formed on the text).
 
     Among millions of distinct prompts, sorting their keys finds the repeated ones several
     times faster than DuckDB's hash aggregate, which builds a table of every prompt.
     """
     keys = con.execute(
         f"""
-        SELECT CAST({_prompt_key()} AS UBIGINT) AS prompt_key
+        SELECT {_prompt_key()} AS prompt_key
         FROM stored_usage
         WHERE status = 'success' AND prompt_hash IS NOT NULL
         """
     ).fetchnumpy()["prompt_key"]
     keys.sort()
     repeated = np.unique(keys[1:][keys[1:] == keys[:-1]])
-    con.register("repeated_keys", pa.table({"prompt_key": pa.array(repeated, pa.uint64())}))
+    con.register("repeated_keys", pa.table({"prompt_key": pa.array(repeated, pa.uint32())}))
     con.execute("CREATE OR REPLACE TEMP TABLE repeated_prompts AS SELECT * FROM repeated_keys")
     con.unregister("repeated_keys")
 

@@ -48,8 +48,9 @@ def summarize(source: Source) -> DatasetSummary:
     with connect(source) as con:
         totals = con.execute(
             """
-            SELECT coalesce(sum(rows), 0), coalesce(sum(requests), 0), min(first_at),
-                   max(last_at), sum(cost), coalesce(sum(input_tokens), 0),
+            WITH p AS (SELECT * FROM period)
+            SELECT (SELECT rows FROM p), coalesce(sum(requests), 0), (SELECT first_at FROM p),
+                   (SELECT last_at FROM p), sum(cost), coalesce(sum(input_tokens), 0),
                    coalesce(sum(output_tokens), 0), coalesce(sum(unpriced_requests), 0)
             FROM spend
             """
