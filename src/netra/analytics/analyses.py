@@ -2,13 +2,18 @@
 
 ``analyze(path)`` opens the dataset once with the ``spend`` rollup (``dataset`` module): the
 summary, breakdowns, daily trend, feature growth and anomalies read it; latency reads the
-priced rows; recommendations their own compact table (``savings.prepare``). Each part is
+stored rows; recommendations their own compact tables (``savings.prepare``). Each part is
 exactly what its own function returns when called on the path.
+
+Latency needs nothing the other parts build, so it runs on its own cursor in a second thread
+while the recommendations are prepared: both queries share DuckDB's worker threads, and each
+fills the moments the other leaves a core idle (about 0.1 s of 3 at 10 million rows).
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 from netra.analytics.breakdowns import (
@@ -41,13 +46,19 @@ def analyze(
     path: str | os.PathLike[str], *, breakdown_limit: int | None = 20, day: date | None = None
 ) -> Analysis:
     """Every analysis of the dataset at ``path``; ``day`` is the pricing day (default today)."""
-    with open_dataset(path, rollup=True, day=day) as con:
+    with (
+        open_dataset(path, rollup=True, day=day) as con,
+        con.cursor() as cursor,
+        ThreadPoolExecutor(1) as pool,
+    ):
+        latency = pool.submit(latency_percentiles, cursor)
+        found = recommendations(con)
         return Analysis(
             summary=summarize(con),
             breakdowns={by: spend_breakdown(con, by, breakdown_limit) for by in BREAKDOWNS},
             daily=daily_trend(con),
             feature_growth=feature_growth(con),
             anomalies=anomalies(con),
-            latency=latency_percentiles(con),
-            recommendations=recommendations(con),
+            latency=latency.result(),
+            recommendations=found,
         )
