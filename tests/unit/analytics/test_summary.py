@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from netra.analytics.breakdowns import daily_trend, feature_growth, spend_breakdown, user_cost
+from netra.analytics.breakdowns import (
+    BREAKDOWNS,
+    daily_trend,
+    feature_growth,
+    spend_breakdown,
+    user_cost,
+)
+from netra.analytics.dataset import open_dataset
 from netra.analytics.summary import period_days, summarize
 from netra.errors import InvalidInput
 from tests.unit.analytics.conftest import UsageFile
@@ -199,3 +206,24 @@ def test_feature_growth_compares_the_last_week_with_the_week_before(
         ("b", 1.0, 4.0, -3.0, -75.0),
     ]
     assert growth.top is not None and growth.top.feature == "a"
+
+
+def test_the_rolled_up_spend_answers_as_the_rows_do(small: Path) -> None:
+    # analyze() and a run's tools share one connection with spend rolled up (the user in a
+    # grouping set of its own); every answer must equal the one read from the rows.
+    with open_dataset(small, rollup=True) as con:
+        rolled = (
+            summarize(con),
+            [spend_breakdown(con, by) for by in BREAKDOWNS],
+            user_cost(con, "u1"),
+            daily_trend(con),
+        )
+    rows = (
+        summarize(small),
+        [spend_breakdown(small, by) for by in BREAKDOWNS],
+        user_cost(small, "u1"),
+        daily_trend(small),
+    )
+
+    assert rolled == rows
+    assert rolled[1][BREAKDOWNS.index("user")].rows[0].key is not None
