@@ -109,7 +109,7 @@ async def test_a_connection_opened_after_a_run_started_gets_nothing_of_it_until_
         started = await start_run(first, LONG_QUESTION)
         run_id = started["run_id"]
         async with await connected(server.ws_url, account) as late:
-            await asyncio.sleep(0.3)  # the run goes on meanwhile
+            await asyncio.sleep(0.05)  # the run goes on meanwhile
             unasked = await ping_drain(late)
             assert unasked == [], f"received events of a run it did not subscribe to: {unasked}"
             status = (await run_status(http, account, run_id))["status"]
