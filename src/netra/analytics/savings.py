@@ -244,17 +244,21 @@ def response_cache(con: duckdb.DuckDBPyConnection, names: Names) -> Saving:
         con,
         names,
         """
-        WITH saved AS (
+        WITH grouped AS (
+            SELECT model_key, count(*) AS groups, sum(requests) AS requests,
+                   sum(requests) - count(*) AS repeats
+            FROM prompt_groups
+            GROUP BY model_key
+        ),
+        saved AS (
             SELECT model_key, sum(repeat_saving) AS saving
             FROM cells
             WHERE success
             GROUP BY model_key
         )
-        SELECT g.model_key, count(*) AS groups, sum(g.requests) AS requests,
-               sum(g.requests) - count(*) AS repeats, any_value(s.saving) AS saving
-        FROM prompt_groups AS g
+        SELECT g.*, s.saving
+        FROM grouped AS g
         LEFT JOIN saved AS s ON s.model_key IS NOT DISTINCT FROM g.model_key
-        GROUP BY g.model_key
         """,
     )
     return Saving(

@@ -46,11 +46,10 @@ def period_days(start: datetime | None, end: datetime | None) -> float:
 def summarize(source: Source) -> DatasetSummary:
     """The totals of the dataset (see ``DatasetSummary``)."""
     with connect(source) as con:
+        period = con.execute("SELECT rows, first_at, last_at FROM period").fetchone()
         totals = con.execute(
             """
-            WITH p AS (SELECT * FROM period)
-            SELECT (SELECT rows FROM p), coalesce(sum(requests), 0), (SELECT first_at FROM p),
-                   (SELECT last_at FROM p), sum(cost), coalesce(sum(input_tokens), 0),
+            SELECT coalesce(sum(requests), 0), sum(cost), coalesce(sum(input_tokens), 0),
                    coalesce(sum(output_tokens), 0), coalesce(sum(unpriced_requests), 0)
             FROM spend
             """
@@ -58,8 +57,9 @@ def summarize(source: Source) -> DatasetSummary:
         models = con.execute(
             "SELECT model, sum(unpriced_requests) > 0 FROM spend GROUP BY model ORDER BY model"
         ).fetchall()
-    assert totals is not None  # an aggregate without GROUP BY returns one row
-    rows, requests, start, end, cost, inputs, outputs, unpriced = totals
+    assert period is not None and totals is not None  # aggregates without GROUP BY: one row
+    rows, start, end = period
+    requests, cost, inputs, outputs, unpriced = totals
     return DatasetSummary(
         rows=rows,
         requests=requests,
