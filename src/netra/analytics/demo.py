@@ -1,6 +1,6 @@
 """Demo usage data: a plausible company's LLM traffic, deterministic from a seed (DATA.md §5).
 
-``write_demo(path, rows, seed)`` writes a canonical dataset (``schema.COLUMNS``) covering the
+``write_demo(path, rows, seed)`` writes a canonical dataset (``schema.SCHEMA``) covering the
 ``DAYS`` days that end on ``END`` (fixed, so a seed always gives the same file):
 
 - five features with their own models, prompt sizes and habits: ``chat-assistant``,
@@ -43,7 +43,7 @@ from netra.analytics.demo_company import (
     MODELS,
     Feature,
 )
-from netra.analytics.schema import COLUMNS
+from netra.analytics.schema import COLUMN_NAMES, DICTIONARY_COLUMNS, SCHEMA, with_prompt_keys
 
 DAYS: Final = 42
 END: Final = date(2025, 6, 30)  # the last day of the demo period
@@ -52,26 +52,6 @@ SPIKE_DAY: Final = DAYS - 6  # index of the spike day (2025-06-25)
 SPIKE_SHARE: Final = 0.004  # of the rows, on top of the spike day's normal traffic
 CHUNK_ROWS: Final = 1_000_000
 GATEWAY_SHARE: Final = 0.2  # rows with provider and billed cost_usd
-
-_ARROW_TYPES: Final = {
-    "BIGINT": pa.int64(),
-    "TIMESTAMP": pa.timestamp("us"),
-    "VARCHAR": pa.string(),
-    "DOUBLE": pa.float64(),
-    "BOOLEAN": pa.bool_(),
-}
-SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS])
-# Low-cardinality text columns; the others are written plain, which is faster to write.
-DICTIONARY_COLUMNS: Final = [
-    "model",
-    "provider",
-    "status",
-    "user",
-    "feature",
-    "project",
-    "api_key",
-    "prefix_hash",
-]
 
 
 def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) -> None:
@@ -278,8 +258,8 @@ def _table(drawn: dict[str, np.ndarray], users: int, first_row: int) -> pa.Table
         "interactive": rows["interactive"],
         "batch": rows["batch"],
     }
-    return pa.table(
-        [pa.array(columns[field.name], type=field.type) for field in SCHEMA], schema=SCHEMA
+    return with_prompt_keys(
+        pa.table({name: pa.array(columns[name], SCHEMA.field(name).type) for name in COLUMN_NAMES})
     )
 
 

@@ -2,7 +2,8 @@
 
 :func:`ingest_file` detects the format by content (``formats``), the export by its columns
 (``exports``), maps and checks every row in one DuckDB query (``mapping``) and writes the
-canonical columns of ``schema.COLUMNS`` to ``dest``. The file is accepted or refused whole:
+canonical columns of ``schema.COLUMNS``, with the derived ``prompt_key``, to ``dest``. The
+file is accepted or refused whole:
 
 - the query reads the source once and streams the rows, as Arrow batches, to a temporary
   Parquet file beside ``dest``; the first refused row aborts it, and a second, diagnosing
@@ -37,10 +38,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from netra.analytics.demo import DICTIONARY_COLUMNS, SCHEMA
 from netra.analytics.exports import SourceName, detect, map_export
 from netra.analytics.formats import Format, Source, open_source, sniff
 from netra.analytics.mapping import INVALID_ROW, Mapping
+from netra.analytics.schema import DICTIONARY_COLUMNS, PROMPT_KEY, SCHEMA
 from netra.errors import InvalidDataset
 
 Progress = Callable[[int, int], None]
@@ -184,7 +185,10 @@ def _write(
                 write_statistics=["row_no", "timestamp"],
             ) as writer,
         ):
-            reader = con.sql(mapping.ingest_sql(canonical)).to_arrow_reader(_ROW_GROUP_ROWS)
+            rows_sql = (
+                f"SELECT *, {PROMPT_KEY} AS prompt_key FROM ({mapping.ingest_sql(canonical)})"
+            )
+            reader = con.sql(rows_sql).to_arrow_reader(_ROW_GROUP_ROWS)
             for batch in reader:
                 if not source.numbered:
                     numbers = pa.array(np.arange(rows, rows + batch.num_rows, dtype=np.int64))

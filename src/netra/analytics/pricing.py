@@ -12,7 +12,7 @@
    shares one definition of cost. The view is ``priced('stored_usage')``: table macro
    ``priced(rows)`` prices any relation of stored rows, e.g. a few rows filtered first.
 
-Columns of ``usage`` beyond the stored ones (``schema.COLUMNS``):
+Columns of ``usage`` beyond the stored ones (``schema.STORED_COLUMNS``):
 
 - ``day``: the UTC date of ``timestamp``;
 - ``provider``: the catalog's provider id when the model is known, else the stored value;
@@ -48,10 +48,12 @@ from typing import Final
 
 import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 from genai_prices.types import ModelInfo
 
 from netra.analytics import catalog
 from netra.analytics.catalog import CatalogEntry, TokenPrices
+from netra.analytics.schema import PROMPT_KEY
 from netra.analytics.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
@@ -238,12 +240,12 @@ def _prices(pair: _Pair, day: date, second: int, input_tokens: float) -> tuple[o
 def register_usage(
     con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, day: date | None = None
 ) -> PriceTable:
-    """Create view ``stored_usage`` (the file as stored), table ``prices`` and view ``usage``."""
-    con.execute(
-        "CREATE OR REPLACE VIEW stored_usage AS SELECT * FROM read_parquet("
-        + _literal(os.fspath(path))
-        + ")"
-    )
+    """Create view ``stored_usage`` (the file as stored), table ``prices`` and view ``usage``.
+
+    A file stored without ``prompt_key`` (written before it existed) gets it computed."""
+    stored = f"read_parquet({_literal(os.fspath(path))})"
+    derived = "" if "prompt_key" in pq.read_schema(path).names else f", {PROMPT_KEY} AS prompt_key"
+    con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT *{derived} FROM {stored}")
     pairs = con.execute(
         """
         SELECT model, provider, coalesce(max(input_tokens), 0)
@@ -292,7 +294,7 @@ def _usage_sql(table: PriceTable) -> str:
             u.cost_usd IS NOT NULL AS billed,
             u.cost_usd IS NOT NULL OR p.input IS NOT NULL AS priced,
             u.latency_ms, u.status, u."user", u.feature, u.project, u.api_key,
-            u.prompt_hash, u.prefix_hash, u.prefix_tokens, u.interactive, u.batch,
+            u.prompt_hash, u.prompt_key, u.prefix_hash, u.prefix_tokens, u.interactive, u.batch,
             p.price_input, p.price_output, p.price_cache_read, p.price_cache_write,
             p.sibling, {_cost("p.sibling_")} AS sibling_cost,
             p.sibling_price_input, p.sibling_price_cache_read, p.sibling_price_cache_write,

@@ -56,9 +56,9 @@ BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "go
 MAX_ROUTED_INPUT_TOKENS: Final = 1_000
 MAX_ROUTED_OUTPUT_TOKENS: Final = 300
 
-# The 32-bit key under which repeated prompts are found, before groups are formed on text
-# (collisions only add candidates); ``{rows}`` is a table alias and its dot, or nothing.
-PROMPT_KEY: Final = "CAST(hash({rows}model, {rows}prompt_hash) >> 32 AS UINTEGER)"
+# The top 32 bits of a row's stored ``prompt_key`` (``schema.PROMPT_KEY``): repeated prompts
+# are first looked for under it (sorting 32-bit keys is fast; collisions only add candidates).
+SHORT_KEY: Final = "CAST(prompt_key >> 32 AS UINTEGER)"
 
 
 Part = dict[str, str | int | float | None]
@@ -100,8 +100,10 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     prompt_hash) with 2+ requests: its ``prompt_key``, ``model``, ``prompt_hash``,
     ``model_key``, ``requests`` and ``first_row``, the ``row_no`` of its first row. Only
     rows of ``repeated_prompts`` (``_register_repeated_prompts``) or of 2+ requests can be
-    in such a group; the groups are formed among them, exactly, on the ``prompt_hash`` text.
-    A row's ``kept`` (the requests still sent after response caching) is 1 for a group's
+    in such a group; the groups are formed among them, exactly, on the ``prompt_hash`` text
+    (``candidate_prompts`` holds every prompt among them). A row finds its group by its
+    ``prompt_key``, and by its text too only when two candidate prompts share a key. A
+    row's ``kept`` (the requests still sent after response caching) is 1 for a group's
     first row, 0 for its later rows and ``requests`` for a row in no group.
 
     ``cells``: the rows with a cost summed by ``success``/``failed`` (from ``status``),
@@ -134,23 +136,36 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         f"""
         CREATE OR REPLACE TEMP VIEW repeat_candidates AS
         SELECT * FROM stored_usage
-        WHERE status = 'success' AND prompt_hash IS NOT NULL AND (requests >= 2
-            OR {_prompt_key()} IN (SELECT prompt_key FROM repeated_prompts))
+        WHERE status = 'success' AND prompt_key IS NOT NULL AND (requests >= 2
+            OR {SHORT_KEY} IN (SELECT short_key FROM repeated_prompts))
         """
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE prompt_groups AS
-        SELECT {_prompt_key()} AS prompt_key, model, prompt_hash, any_value(model_key) AS model_key,
+        CREATE OR REPLACE TEMP TABLE candidate_prompts AS
+        SELECT prompt_key, model, prompt_hash, any_value(model_key) AS model_key,
                sum(requests) AS requests, arg_min(row_no, {_position()}) AS first_row
         FROM priced('repeat_candidates')
         WHERE priced
-        GROUP BY model, prompt_hash
-        HAVING sum(requests) >= 2
+        GROUP BY prompt_key, model, prompt_hash
         """
     )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE prompt_groups AS
+        SELECT * FROM candidate_prompts WHERE requests >= 2
+        """
+    )
+    # A row finds its group by its key alone unless two candidate prompts share a key
+    # (every row whose key is another prompt's is a candidate); then by the text too.
+    shared = con.execute(
+        "SELECT count(*) - count(DISTINCT prompt_key) FROM candidate_prompts"
+    ).fetchone()
+    same_prompt = (
+        "AND g.model = u.model AND g.prompt_hash = u.prompt_hash" if shared and shared[0] else ""
+    )
     # Rows are summed by few integer columns (the price row determines the keys and
-    # prices). A row finds its group by the 32-bit key, then by the exact text.
+    # prices).
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE cells AS
@@ -172,8 +187,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
             FROM usage AS u
             LEFT JOIN prefixes AS x ON x.prefix_hash = u.prefix_hash
             LEFT JOIN prompt_groups AS g
-                ON g.prompt_key = {_prompt_key("u.")}
-                AND g.model = u.model AND g.prompt_hash = u.prompt_hash AND u.status = 'success'
+                ON g.prompt_key = u.prompt_key AND u.status = 'success' {same_prompt}
             WHERE u.priced
         ),
         summed AS (
@@ -205,34 +219,29 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     return names
 
 
-def _prompt_key(rows: str = "") -> str:
-    """``PROMPT_KEY`` of the rows of alias ``rows`` (with its dot), or of unaliased rows."""
-    return PROMPT_KEY.format(rows=rows)
-
-
 def _position(rows: str = "") -> str:
     """A row's place in time, ``timestamp`` then ``row_no``, as one HUGEINT."""
     return f'CAST(epoch_us({rows}"timestamp") AS HUGEINT) * {2**64} + {rows}row_no'
 
 
 def _register_repeated_prompts(con: duckdb.DuckDBPyConnection) -> None:
-    """Table ``repeated_prompts``: every ``prompt_key`` (``PROMPT_KEY``, 32 bits) of 2+
-    ``success`` rows: the key of every (model, prompt_hash) of 2+ such rows, and any key two
-    different prompts share (the groups are then formed on the text).
+    """Table ``repeated_prompts``: every ``short_key`` (``SHORT_KEY``) of 2+ ``success``
+    rows: the key of every (model, prompt_hash) of 2+ such rows, and any key two different
+    prompts share (the groups are then formed on the prompt).
 
     Among millions of distinct prompts, sorting their keys finds the repeated ones several
     times faster than DuckDB's hash aggregate, which builds a table of every prompt.
     """
     keys = con.execute(
         f"""
-        SELECT {_prompt_key()} AS prompt_key
+        SELECT {SHORT_KEY} AS short_key
         FROM stored_usage
-        WHERE status = 'success' AND prompt_hash IS NOT NULL
+        WHERE status = 'success' AND prompt_key IS NOT NULL
         """
-    ).fetchnumpy()["prompt_key"]
+    ).fetchnumpy()["short_key"]
     keys.sort()
     repeated = np.unique(keys[1:][keys[1:] == keys[:-1]])
-    con.register("repeated_keys", pa.table({"prompt_key": pa.array(repeated, pa.uint32())}))
+    con.register("repeated_keys", pa.table({"short_key": pa.array(repeated, pa.uint32())}))
     con.execute("CREATE OR REPLACE TEMP TABLE repeated_prompts AS SELECT * FROM repeated_keys")
     con.unregister("repeated_keys")
 

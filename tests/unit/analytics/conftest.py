@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics.demo import SCHEMA
+from netra.analytics.schema import COLUMN_NAMES, SCHEMA, with_prompt_keys
 
 # Values of the canonical columns a test row does not state (schema.py defaults).
 DEFAULTS: dict[str, Any] = {
@@ -40,8 +41,9 @@ UsageFile = Callable[..., Path]
 
 @pytest.fixture
 def usage_file(tmp_path: Path) -> UsageFile:
-    """``usage_file(row, row, ...)`` writes a canonical Parquet file; each row is a dict
-    with at least ``timestamp`` (a datetime or ISO text) and ``model``."""
+    """``usage_file(row, row, ...)`` writes a canonical Parquet file, as stored; each row
+    is a dict with at least ``timestamp`` (a datetime or ISO text) and ``model``, and the
+    stored ``prompt_key`` is computed for the rows that do not state it."""
     count = 0
 
     def write(*rows: dict[str, Any]) -> Path:
@@ -54,7 +56,11 @@ def usage_file(tmp_path: Path) -> UsageFile:
                 record["timestamp"] = datetime.fromisoformat(record["timestamp"])
             records.append(record)
         path = tmp_path / f"usage-{count}.parquet"
-        pq.write_table(pa.Table.from_pylist(records, schema=SCHEMA), path)
+        stated = pa.array([record.pop("prompt_key", None) for record in records], pa.uint64())
+        canonical = pa.schema([SCHEMA.field(name) for name in COLUMN_NAMES])
+        table = with_prompt_keys(pa.Table.from_pylist(records, schema=canonical))
+        keys = pc.coalesce(stated, table.column("prompt_key"))
+        pq.write_table(table.set_column(len(COLUMN_NAMES), "prompt_key", keys), path)
         return path
 
     return write

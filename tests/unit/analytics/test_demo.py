@@ -12,7 +12,7 @@ import pytest
 from netra.analytics import demo
 from netra.analytics.analyses import analyze
 from netra.analytics.demo import write_demo
-from netra.analytics.schema import COLUMN_NAMES
+from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 PRICING_DAY = date(2026, 1, 15)
 
@@ -38,10 +38,19 @@ def test_the_same_seed_writes_the_same_bytes_and_another_seed_other_rows(
 def test_the_demo_is_a_canonical_dataset(demo_file: Path) -> None:
     table = pq.read_table(demo_file)
 
-    assert table.schema == demo.SCHEMA
-    assert tuple(table.column_names) == COLUMN_NAMES
+    assert table.schema == SCHEMA
+    assert tuple(table.column_names) == (*COLUMN_NAMES, "prompt_key")
     assert table.num_rows == 20_000
     assert table.column("row_no").to_pylist() == list(range(20_000))
+    # The derived key: DuckDB's hash of (model, prompt_hash), NULL without a prompt.
+    wrong_keys = duckdb.sql(
+        f"""
+        SELECT count(*) FROM '{demo_file}'
+        WHERE prompt_key IS DISTINCT FROM
+            CASE WHEN prompt_hash IS NOT NULL THEN hash(model, prompt_hash) END
+        """
+    ).fetchall()
+    assert wrong_keys == [(0,)]
 
 
 def test_the_demo_looks_like_a_company_over_six_weeks(demo_file: Path) -> None:

@@ -19,9 +19,12 @@ Row = dict[str, Any]
 
 
 def read_rows(path: Path) -> list[Row]:
-    """The stored rows of a dataset file, in ``row_no`` order, as dicts."""
+    """The stored rows of a dataset file, in ``row_no`` order, as dicts of the canonical
+    columns (without the derived ``prompt_key``)."""
     with duckdb.connect() as con:
-        cursor = con.execute(f"SELECT * FROM read_parquet('{path}') ORDER BY row_no")
+        cursor = con.execute(
+            f"SELECT * EXCLUDE (prompt_key) FROM read_parquet('{path}') ORDER BY row_no"
+        )
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

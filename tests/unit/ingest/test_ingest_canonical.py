@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics.schema import COLUMNS
+from netra.analytics.schema import STORED_COLUMNS
 
 from .conftest import SAMPLES, canonical_row, read_rows, ts
 
@@ -139,7 +139,22 @@ def test_the_stored_file_has_exactly_the_schema_columns_and_types(ingest, tmp_pa
         described = con.execute(
             f"DESCRIBE SELECT * FROM read_parquet('{tmp_path / 'out' / 'dataset.parquet'}')"
         ).fetchall()
-    assert [(name, type_) for name, type_, *_ in described] == list(COLUMNS)
+    assert [(name, type_) for name, type_, *_ in described] == list(STORED_COLUMNS)
+
+
+def test_the_stored_prompt_key_is_the_hash_of_model_and_prompt(ingest, tmp_path):
+    ingest(SAMPLES / "canonical.csv")
+
+    with duckdb.connect() as con:
+        keys = con.execute(
+            f"""
+            SELECT prompt_hash IS NULL, prompt_key IS NULL,
+                   prompt_key = hash(model, prompt_hash)
+            FROM read_parquet('{tmp_path / "out" / "dataset.parquet"}')
+            ORDER BY row_no
+            """
+        ).fetchall()
+    assert {row for row in keys} == {(False, False, True), (True, True, None)}
 
 
 def test_timestamps_are_iso_8601_or_epoch_seconds_or_milliseconds_by_magnitude(ingest, write_file):
