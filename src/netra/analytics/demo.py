@@ -19,7 +19,8 @@
   price on ``END``), so most rows are priced by the analytics engine.
 
 Rows are generated with numpy (``default_rng(seed)``) in chunks of ``CHUNK_ROWS`` and sorted
-by time within a chunk; ``row_no`` is the position in the file.
+by time within a chunk; ``row_no`` is the position in the file. ``prompt_key`` is derived and
+made unique as ingestion does it (``prompt_keys``).
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Final
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from netra.analytics import catalog
 from netra.analytics.demo_company import (
@@ -43,7 +45,8 @@ from netra.analytics.demo_company import (
     MODELS,
     Feature,
 )
-from netra.analytics.schema import COLUMN_NAMES, DICTIONARY_COLUMNS, SCHEMA, with_prompt_keys
+from netra.analytics.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.schema import COLUMN_NAMES, SCHEMA, dataset_writer
 
 DAYS: Final = 42
 END: Final = date(2025, 6, 30)  # the last day of the demo period
@@ -61,12 +64,7 @@ def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) 
     pools = [_pool(rng, feature, max(20, rows // 2_000)) for feature in FEATURES]
     prices = _gateway_prices()
     spike = max(1, round(rows * SPIKE_SHARE)) if rows >= 100 else 0
-    with pq.ParquetWriter(
-        os.fspath(path),
-        SCHEMA,
-        use_dictionary=DICTIONARY_COLUMNS,
-        write_statistics=["row_no", "timestamp"],
-    ) as writer:
+    with dataset_writer(path) as writer:
         done = 0
         normal_left, spike_left = rows - spike, spike
         while normal_left + spike_left > 0:
@@ -77,6 +75,8 @@ def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) 
             done += size
             normal_left -= size - spike_part
             spike_left -= spike_part
+    with duckdb.connect() as con:
+        make_unique(con, Path(path))
 
 
 @dataclass(frozen=True)

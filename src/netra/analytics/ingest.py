@@ -2,8 +2,8 @@
 
 :func:`ingest_file` detects the format by content (``formats``), the export by its columns
 (``exports``), maps and checks every row in one DuckDB query (``mapping``) and writes the
-canonical columns of ``schema.COLUMNS``, with the derived ``prompt_key``, to ``dest``. The
-file is accepted or refused whole:
+canonical columns of ``schema.COLUMNS``, with the derived ``prompt_key`` (made unique:
+``prompt_keys.make_unique``), to ``dest``. The file is accepted or refused whole:
 
 - the query reads the source once and streams the rows, as Arrow batches, to a temporary
   Parquet file beside ``dest``; the first refused row aborts it, and a second, diagnosing
@@ -36,12 +36,12 @@ from typing import Literal, cast
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from netra.analytics import prompt_keys
 from netra.analytics.exports import SourceName, detect, map_export
 from netra.analytics.formats import Format, Source, open_source, sniff
 from netra.analytics.mapping import INVALID_ROW, Mapping
-from netra.analytics.schema import DICTIONARY_COLUMNS, PROMPT_KEY, SCHEMA
+from netra.analytics.schema import SCHEMA, dataset_writer
 from netra.errors import InvalidDataset
 
 Progress = Callable[[int, int], None]
@@ -95,6 +95,8 @@ def ingest_file(
             mapping = Mapping(source)
             canonical = map_export(mapping, mapper)
             rows = _write(con, mapping, canonical, partial, progress, total)
+            if rows:
+                prompt_keys.make_unique(con, partial)
         if rows == 0:
             raise InvalidDataset(_no_rows_message(fmt, name))
         os.replace(partial, dest)
@@ -164,9 +166,10 @@ def _write(
 ) -> int:
     """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
 
-    DuckDB streams the mapped rows as Arrow batches, and pyarrow writes them (dictionary
-    encoding only for the low-cardinality text columns, as the demo data does: DuckDB's
-    writer tries a dictionary for every text column, which costs more than the mapping).
+    DuckDB streams the mapped rows, with their hashed ``prompt_key``, as Arrow batches, and
+    pyarrow writes them (``schema.dataset_writer``: dictionary encoding only for the
+    low-cardinality text columns, as the demo data does: DuckDB's writer tries a dictionary
+    for every text column, which costs more than the mapping).
     When the source has no row numbers of its own (CSV), the rows stream in file order and
     ``row_no`` is counted here.
     """
@@ -174,21 +177,15 @@ def _write(
     order = "true" if source.ordered else "false"
     con.execute(f"SET preserve_insertion_order = {order}")
     rows = pending_rows = 0
+    rows_sql = mapping.ingest_sql(canonical)
     pending: list[pa.RecordBatch] = []
     try:
         with (
             _polling(con, progress, total),
-            pq.ParquetWriter(
-                partial,
-                SCHEMA,
-                use_dictionary=DICTIONARY_COLUMNS,
-                write_statistics=["row_no", "timestamp"],
-            ) as writer,
+            dataset_writer(partial) as writer,
         ):
-            rows_sql = (
-                f"SELECT *, {PROMPT_KEY} AS prompt_key FROM ({mapping.ingest_sql(canonical)})"
-            )
-            reader = con.sql(rows_sql).to_arrow_reader(_ROW_GROUP_ROWS)
+            keyed = f"SELECT *, {prompt_keys.HASHED} AS prompt_key FROM ({rows_sql})"
+            reader = con.sql(keyed).to_arrow_reader(_ROW_GROUP_ROWS)
             for batch in reader:
                 if not source.numbered:
                     numbers = pa.array(np.arange(rows, rows + batch.num_rows, dtype=np.int64))

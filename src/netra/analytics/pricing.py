@@ -48,12 +48,11 @@ from typing import Final
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 from genai_prices.types import ModelInfo
 
 from netra.analytics import catalog
 from netra.analytics.catalog import CatalogEntry, TokenPrices
-from netra.analytics.schema import PROMPT_KEY
+from netra.analytics.prompt_keys import stored_relation
 from netra.analytics.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
@@ -240,12 +239,10 @@ def _prices(pair: _Pair, day: date, second: int, input_tokens: float) -> tuple[o
 def register_usage(
     con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, day: date | None = None
 ) -> PriceTable:
-    """Create view ``stored_usage`` (the file as stored), table ``prices`` and view ``usage``.
-
-    A file stored without ``prompt_key`` (written before it existed) gets it computed."""
-    stored = f"read_parquet({_literal(os.fspath(path))})"
-    derived = "" if "prompt_key" in pq.read_schema(path).names else f", {PROMPT_KEY} AS prompt_key"
-    con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT *{derived} FROM {stored}")
+    """Create view ``stored_usage`` (the file's rows, with unique prompt keys:
+    ``prompt_keys.stored_relation``), table ``prices`` and view ``usage``."""
+    stored = stored_relation(con, path)
+    con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT * FROM {stored}")
     pairs = con.execute(
         """
         SELECT model, provider, coalesce(max(input_tokens), 0)
@@ -339,7 +336,3 @@ def _catalog(prices: TokenPrices | None) -> tuple[float | None, ...]:
     if prices is None:
         return (None,) * 4
     return (prices.input, prices.output, prices.cache_read, prices.cache_write)
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

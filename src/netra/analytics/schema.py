@@ -15,10 +15,11 @@ analyses read it. Values are normalised on the way in:
 
 from __future__ import annotations
 
+import os
 from typing import Final
 
-import duckdb
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 # (column, DuckDB type) in stored order.
 COLUMNS: Final[tuple[tuple[str, str], ...]] = (
@@ -50,12 +51,8 @@ COLUMN_NAMES: Final[tuple[str, ...]] = tuple(name for name, _ in COLUMNS)
 # Dimensions spend can be broken down by.
 DIMENSIONS: Final[tuple[str, ...]] = ("model", "provider", "feature", "user", "project", "api_key")
 
-# Derived when a dataset is written, stored after the canonical columns: the 64-bit key of
-# a row's (model, prompt_hash), NULL without a prompt_hash. Repeated prompts are found by
-# it (``savings``) without hashing the prompt text of every row at each analysis; groups
-# are still checked on the text. Datasets stored before it existed get it computed when
-# they are read (``pricing.register_usage``).
-PROMPT_KEY: Final = "CASE WHEN prompt_hash IS NOT NULL THEN hash(model, prompt_hash) END"
+# Stored after the canonical columns, derived from them when a dataset is written: the
+# 64-bit key of a row's (model, prompt_hash), unique within the dataset (``prompt_keys``).
 STORED_COLUMNS: Final[tuple[tuple[str, str], ...]] = (*COLUMNS, ("prompt_key", "UBIGINT"))
 
 _ARROW_TYPES: Final = {
@@ -81,9 +78,13 @@ DICTIONARY_COLUMNS: Final = [
 ]
 
 
-def with_prompt_keys(rows: pa.Table) -> pa.Table:
-    """``rows`` (the canonical columns) with ``prompt_key`` computed, as stored (``SCHEMA``)."""
-    with duckdb.connect() as con:
-        con.register("canonical_rows", rows)
-        keys = con.sql(f"SELECT {PROMPT_KEY} AS prompt_key FROM canonical_rows").to_arrow_table()
-    return rows.append_column("prompt_key", keys.column(0)).cast(SCHEMA)
+def dataset_writer(path: str | os.PathLike[str]) -> pq.ParquetWriter:
+    """A writer of a dataset file (``SCHEMA``), as ingestion and the demo write them:
+    dictionary encoding for ``DICTIONARY_COLUMNS`` only, statistics for ``row_no`` and
+    ``timestamp`` only (what readers use; the rest only costs writing time)."""
+    return pq.ParquetWriter(
+        os.fspath(path),
+        SCHEMA,
+        use_dictionary=DICTIONARY_COLUMNS,
+        write_statistics=["row_no", "timestamp"],
+    )

@@ -7,12 +7,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics.schema import COLUMN_NAMES, SCHEMA, with_prompt_keys
+from netra.analytics.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 # Values of the canonical columns a test row does not state (schema.py defaults).
 DEFAULTS: dict[str, Any] = {
@@ -43,7 +44,7 @@ UsageFile = Callable[..., Path]
 def usage_file(tmp_path: Path) -> UsageFile:
     """``usage_file(row, row, ...)`` writes a canonical Parquet file, as stored; each row
     is a dict with at least ``timestamp`` (a datetime or ISO text) and ``model``, and the
-    stored ``prompt_key`` is computed for the rows that do not state it."""
+    stored ``prompt_key`` is derived as the writers of datasets derive it."""
     count = 0
 
     def write(*rows: dict[str, Any]) -> Path:
@@ -56,11 +57,10 @@ def usage_file(tmp_path: Path) -> UsageFile:
                 record["timestamp"] = datetime.fromisoformat(record["timestamp"])
             records.append(record)
         path = tmp_path / f"usage-{count}.parquet"
-        stated = pa.array([record.pop("prompt_key", None) for record in records], pa.uint64())
         canonical = pa.schema([SCHEMA.field(name) for name in COLUMN_NAMES])
-        table = with_prompt_keys(pa.Table.from_pylist(records, schema=canonical))
-        keys = pc.coalesce(stated, table.column("prompt_key"))
-        pq.write_table(table.set_column(len(COLUMN_NAMES), "prompt_key", keys), path)
+        pq.write_table(with_prompt_keys(pa.Table.from_pylist(records, schema=canonical)), path)
+        with duckdb.connect() as con:
+            make_unique(con, path)
         return path
 
     return write

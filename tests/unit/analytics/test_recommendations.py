@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 import pytest
 
 from netra.analytics.recommendations import Recommendation, recommendations
@@ -84,47 +83,6 @@ def test_response_cache_saves_every_request_of_a_group_but_the_first(
     assert (found.affected_requests, found.affected_cost_usd) == (3 + 3 + 1, 17.0)
     assert found.evidence["groups"] == 3
     assert found.confidence == "low"
-
-
-def test_prompts_whose_keys_collide_are_still_grouped_by_their_text(
-    usage_file: UsageFile,
-) -> None:
-    # Every prompt of every model stored under one key: the worst case of key collisions.
-    m = {"model": "m", "feature": "f", "prompt_key": 7}
-    path = _file(
-        usage_file,
-        # Group h1: 1 + 2, the first costs 1: saving 2. h2 and h3 are single requests.
-        {"timestamp": _at(0), "prompt_hash": "h1", "cost_usd": 1.0, **m},
-        {"timestamp": _at(1), "prompt_hash": "h2", "cost_usd": 4.0, **m},
-        {"timestamp": _at(2), "prompt_hash": "h1", "cost_usd": 2.0, **m},
-        {"timestamp": _at(3), "prompt_hash": "h3", "cost_usd": 8.0, **m, "model": "m2"},
-    )
-
-    found = _kind(path, "response_cache")
-
-    assert found is not None
-    assert found.evidence["saving_over_data_usd"] == 2.0
-    assert (found.affected_requests, found.evidence["groups"]) == (1, 1)
-
-
-def test_a_dataset_stored_without_prompt_keys_gets_them_computed(
-    usage_file: UsageFile, tmp_path: Path
-) -> None:
-    m = {"model": "m", "feature": "f"}
-    path = _file(
-        usage_file,
-        {"timestamp": _at(0), "prompt_hash": "h1", "cost_usd": 1.0, **m},
-        {"timestamp": _at(1), "prompt_hash": "h1", "cost_usd": 2.0, **m},
-        {"timestamp": _at(2), "prompt_hash": "h1", "cost_usd": 2.0, **m},
-    )
-    older = tmp_path / "stored-before-prompt-keys.parquet"
-    pq.write_table(pq.read_table(path).drop_columns(["prompt_key"]), older)
-
-    found = _kind(older, "response_cache")
-
-    assert found is not None
-    assert found.evidence["saving_over_data_usd"] == 4.0
-    assert (found.affected_requests, found.evidence["groups"]) == (2, 1)
 
 
 def test_model_routing_reprices_small_requests_at_the_siblings_prices(

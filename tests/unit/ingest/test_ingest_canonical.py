@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from netra.analytics import prompt_keys
 from netra.analytics.schema import STORED_COLUMNS
 
 from .conftest import SAMPLES, canonical_row, read_rows, ts
@@ -233,3 +234,30 @@ def test_row_numbers_are_positions_in_the_source_file(ingest, write_file, tmp_pa
     assert [r["row_no"] for r in rows] == list(range(50))
     assert [r["input_tokens"] for r in rows] == list(range(50))
     assert read_rows(tmp_path / "out" / "dataset.parquet") == rows
+
+
+def test_prompt_keys_two_prompts_share_are_made_exact_before_the_file_is_stored(
+    ingest, write_file, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        prompt_keys, "HASHED", "CASE WHEN prompt_hash IS NOT NULL THEN CAST(7 AS UBIGINT) END"
+    )
+    src = write_file(
+        "usage.csv",
+        "timestamp,model,input_tokens,output_tokens,prompt_hash\n"
+        "2025-03-01T08:00:00Z,m,1,1,h1\n"
+        "2025-03-01T08:01:00Z,m,1,1,h2\n"
+        "2025-03-01T08:02:00Z,m,1,1,h1\n"
+        "2025-03-01T08:03:00Z,m2,1,1,h1\n"
+        "2025-03-01T08:04:00Z,m,1,1,\n",
+    )
+
+    ingest(src)
+
+    with duckdb.connect() as con:
+        keys = con.execute(
+            f"SELECT prompt_key FROM '{tmp_path / 'out' / 'dataset.parquet'}' ORDER BY row_no"
+        ).fetchall()
+    (h1,), (h2,), (again,), (other_model,), (none,) = keys
+    assert again == h1 and none is None
+    assert len({h1, h2, other_model}) == 3 and None not in (h1, h2, other_model)
