@@ -45,8 +45,8 @@ from netra.analytics.demo_company import (
     MODELS,
     Feature,
 )
-from netra.analytics.prompt_keys import make_unique, with_prompt_keys
-from netra.analytics.schema import COLUMN_NAMES, SCHEMA, dataset_writer
+from netra.analytics.prompt_keys import DatasetWriter, make_unique, with_prompt_keys
+from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 DAYS: Final = 42
 END: Final = date(2025, 6, 30)  # the last day of the demo period
@@ -64,14 +64,14 @@ def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) 
     pools = [_pool(rng, feature, max(20, rows // 2_000)) for feature in FEATURES]
     prices = _gateway_prices()
     spike = max(1, round(rows * SPIKE_SHARE)) if rows >= 100 else 0
-    with dataset_writer(path) as writer:
+    with DatasetWriter(path) as writer:
         done = 0
         normal_left, spike_left = rows - spike, spike
         while normal_left + spike_left > 0:
             size = min(CHUNK_ROWS, normal_left + spike_left)
             spike_part = round(spike_left * size / (normal_left + spike_left))
             chunk = _chunk(rng, size - spike_part, spike_part, users, pools, prices, done)
-            writer.write_table(chunk)
+            writer.write(chunk)
             done += size
             normal_left -= size - spike_part
             spike_left -= spike_part

@@ -41,7 +41,6 @@ from netra.analytics import prompt_keys
 from netra.analytics.exports import SourceName, detect, map_export
 from netra.analytics.formats import Format, Source, open_source, sniff
 from netra.analytics.mapping import INVALID_ROW, Mapping
-from netra.analytics.schema import SCHEMA, dataset_writer
 from netra.errors import InvalidDataset
 
 Progress = Callable[[int, int], None]
@@ -167,7 +166,7 @@ def _write(
     """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
 
     DuckDB streams the mapped rows, with their hashed ``prompt_key``, as Arrow batches, and
-    pyarrow writes them (``schema.dataset_writer``: dictionary encoding only for the
+    pyarrow writes them (``prompt_keys.DatasetWriter``: dictionary encoding only for the
     low-cardinality text columns, as the demo data does: DuckDB's writer tries a dictionary
     for every text column, which costs more than the mapping).
     When the source has no row numbers of its own (CSV), the rows stream in file order and
@@ -182,7 +181,7 @@ def _write(
     try:
         with (
             _polling(con, progress, total),
-            dataset_writer(partial) as writer,
+            prompt_keys.DatasetWriter(partial) as writer,
         ):
             keyed = f"SELECT *, {prompt_keys.HASHED} AS prompt_key FROM ({rows_sql})"
             reader = con.sql(keyed).to_arrow_reader(_ROW_GROUP_ROWS)
@@ -194,10 +193,10 @@ def _write(
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows >= _ROW_GROUP_ROWS:
-                    writer.write_table(pa.Table.from_batches(pending).cast(SCHEMA))
+                    writer.write(pa.Table.from_batches(pending))
                     pending, pending_rows = [], 0
             if pending:
-                writer.write_table(pa.Table.from_batches(pending).cast(SCHEMA))
+                writer.write(pa.Table.from_batches(pending))
     except (*_DATA_ERRORS, OSError) as exc:
         if not _is_data_error(exc):
             raise

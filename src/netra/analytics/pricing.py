@@ -50,9 +50,8 @@ import duckdb
 import pyarrow as pa
 from genai_prices.types import ModelInfo
 
-from netra.analytics import catalog
+from netra.analytics import catalog, prompt_keys
 from netra.analytics.catalog import CatalogEntry, TokenPrices
-from netra.analytics.prompt_keys import stored_relation
 from netra.analytics.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
@@ -239,10 +238,9 @@ def _prices(pair: _Pair, day: date, second: int, input_tokens: float) -> tuple[o
 def register_usage(
     con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], *, day: date | None = None
 ) -> PriceTable:
-    """Create view ``stored_usage`` (the file's rows, with unique prompt keys:
-    ``prompt_keys.stored_relation``), table ``prices`` and view ``usage``."""
-    stored = stored_relation(con, path)
-    con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT * FROM {stored}")
+    """Create view ``stored_usage`` and table ``repeated_prompts`` (``prompt_keys.register``),
+    table ``prices`` and view ``usage``."""
+    prompt_keys.register(con, path)
     pairs = con.execute(
         """
         SELECT model, provider, coalesce(max(input_tokens), 0)

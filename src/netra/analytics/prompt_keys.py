@@ -1,38 +1,87 @@
 """The stored ``prompt_key``: a 64-bit key per (``model``, ``prompt_hash``), unique within
 its dataset, so that repeated prompts are found and grouped by key alone (``savings``).
 
-Every dataset file is written with it (ingestion, demo): DuckDB's ``hash(model,
-prompt_hash)``, NULL without a prompt. Once the file is written, ``make_unique`` checks that
-no two different prompts share a key and, if two do (about one chance in 370,000 with 10
-million distinct prompts), rewrites the file with exact keys: the distinct prompts numbered
-(``number << 32``, so that the top 32 bits are unique too). A dataset stored before the
-column existed gets the keys computed, and checked the same way, as it is read
-(``stored_relation``).
+Every dataset file is written by a ``DatasetWriter`` (ingestion, demo) with DuckDB's
+``hash(model, prompt_hash)`` as key, NULL without a prompt. Once the file is written,
+``make_unique`` checks that no two different prompts share a key and, if two do (about one
+chance in 370,000 with 10 million distinct prompts), rewrites the file with exact keys: the
+distinct prompts numbered (``number << 32``, so that the top 32 bits are unique too).
 
-Repeated keys are found on their top 32 bits (``SHORT_KEY``) by sorting: among millions of
-distinct prompts, several times faster than DuckDB's hash aggregate, which builds a table of
-every prompt; collisions of the 32 bits only add candidates.
+Repeated prompts are found by the top 32 bits of their keys (``SHORT_KEY``; a collision of
+those only adds candidates). The writer sorts the short keys of every row and stores those
+seen in 2+ rows in the file's footer: sorting them is the one step of finding repeated
+prompts that cannot share a pass over the rows, and among millions of distinct prompts it
+is several times faster than DuckDB's hash aggregate, which builds a table of every prompt.
+
+``register`` reads a dataset back: view ``stored_usage`` and table ``repeated_prompts``. A
+file stored before keys existed gets them computed, checked and made exact the same way as
+it is read (slower on millions of rows; ingesting it again stores them).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import TracebackType
 from typing import Final
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from netra.analytics.formats import quote_literal
-from netra.analytics.schema import SCHEMA, dataset_writer
+from netra.analytics.schema import DICTIONARY_COLUMNS, SCHEMA
 
 HASHED: Final = "CASE WHEN prompt_hash IS NOT NULL THEN hash(model, prompt_hash) END"
 # The top 32 bits of the key of the rows of alias ``rows`` (with its dot, or empty).
 SHORT_KEY: Final = "CAST({rows}prompt_key >> 32 AS UINTEGER)"
+# Footer entry of a dataset file: its repeated short keys, sorted uint32, little-endian.
+REPEATED_SHORT_KEYS: Final = b"netra.repeated_short_keys"
 
 _BATCH_ROWS: Final = 256 * 1024
+
+
+class DatasetWriter:
+    """A dataset file being written: ``schema.SCHEMA``, dictionary encoding for
+    ``schema.DICTIONARY_COLUMNS`` only (the others are written plain, which is faster),
+    statistics for ``row_no`` and ``timestamp`` only (what readers use), and in the footer
+    the short keys of ``prompt_key`` seen in 2+ rows."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._writer = pq.ParquetWriter(
+            os.fspath(path),
+            SCHEMA,
+            use_dictionary=DICTIONARY_COLUMNS,
+            write_statistics=["row_no", "timestamp"],
+        )
+        self._short_keys: list[np.ndarray] = []
+
+    def write(self, rows: pa.Table) -> None:
+        rows = rows.cast(SCHEMA)
+        self._writer.write_table(rows)
+        keys = pc.drop_null(rows.column("prompt_key"))
+        self._short_keys.append(
+            pc.cast(pc.shift_right(keys, pa.scalar(32, pa.uint64())), pa.uint32()).to_numpy()
+        )
+
+    def close(self) -> None:
+        keys = np.concatenate(self._short_keys) if self._short_keys else np.array([], np.uint32)
+        repeated = _repeated(keys).astype("<u4").tobytes()
+        self._writer.add_key_value_metadata({REPEATED_SHORT_KEYS: repeated})
+        self._writer.close()
+
+    def __enter__(self) -> DatasetWriter:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 def with_prompt_keys(rows: pa.Table) -> pa.Table:
@@ -44,26 +93,72 @@ def with_prompt_keys(rows: pa.Table) -> pa.Table:
     return rows.append_column("prompt_key", keys.column(0)).cast(SCHEMA)
 
 
-def repeated_short_keys(
-    con: duckdb.DuckDBPyConnection, relation: str, where: str = "true"
-) -> pa.Table:
-    """Table ``short_key``: the ``SHORT_KEY`` values of 2+ rows of ``relation`` (SQL of a
-    relation with ``prompt_key``) that match ``where``."""
+def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Rewrite the dataset file ``path`` with exact keys if two prompts share a key; say
+    whether it did."""
+    stored = f"read_parquet({quote_literal(os.fspath(path))})"
+    if not _shares_keys(con, stored, _stored_repeats(path)):
+        return False
+    rewritten = path.with_name(path.name + ".rekeyed")
+    reader = con.sql(_exact_keys(stored)).to_arrow_reader(_BATCH_ROWS)
+    with DatasetWriter(rewritten) as writer:
+        for batch in reader:
+            writer.write(pa.Table.from_batches([batch]))
+    os.replace(rewritten, path)
+    return True
+
+
+def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> None:
+    """View ``stored_usage``: the rows of the dataset file ``path``, with unique keys; table
+    ``repeated_prompts``: the short keys (``short_key``) of 2+ of its rows."""
+    stored = f"read_parquet({quote_literal(os.fspath(path))})"
+    if "prompt_key" in pq.read_schema(path).names:
+        relation, repeated = stored, _stored_repeats(path)
+        if repeated is None:
+            repeated = _repeated_keys(con, relation)
+    else:  # stored before keys existed
+        relation = f"(SELECT *, {HASHED} AS prompt_key FROM {stored})"
+        repeated = _repeated_keys(con, relation)
+        if _shares_keys(con, relation, repeated):
+            relation = f"({_exact_keys(relation)})"
+            repeated = _repeated_keys(con, relation)
+    con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT * FROM {relation}")
+    con.register("repeated_rows", pa.table({"short_key": pa.array(repeated, pa.uint32())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE repeated_prompts AS SELECT * FROM repeated_rows")
+    con.unregister("repeated_rows")
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """The values seen 2+ times in ``keys``, sorted (``keys`` is sorted in place)."""
+    keys.sort()
+    return np.unique(keys[1:][keys[1:] == keys[:-1]])
+
+
+def _repeated_keys(con: duckdb.DuckDBPyConnection, relation: str) -> np.ndarray:
+    """The short keys of 2+ rows of ``relation`` (SQL of a relation with ``prompt_key``)."""
     keys = con.execute(
         f"""
         SELECT {SHORT_KEY.format(rows="")} AS short_key FROM {relation}
-        WHERE prompt_key IS NOT NULL AND ({where})
+        WHERE prompt_key IS NOT NULL
         """
     ).fetchnumpy()["short_key"]
-    keys.sort()
-    repeated = np.unique(keys[1:][keys[1:] == keys[:-1]])
-    return pa.table({"short_key": pa.array(repeated, pa.uint32())})
+    return _repeated(keys)
 
 
-def shares_keys(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
-    """Two different prompts of ``relation`` have the same ``prompt_key`` (their rows then
-    have a repeated short key, so only those rows are compared)."""
-    con.register("shared_short_keys", repeated_short_keys(con, relation))
+def _stored_repeats(path: str | os.PathLike[str]) -> np.ndarray | None:
+    """The repeated short keys stored in the footer of ``path``, if there."""
+    stored = (pq.read_metadata(path).metadata or {}).get(REPEATED_SHORT_KEYS)
+    return None if stored is None else np.frombuffer(stored, "<u4")
+
+
+def _shares_keys(
+    con: duckdb.DuckDBPyConnection, relation: str, repeated: np.ndarray | None
+) -> bool:
+    """Two different prompts of ``relation`` have the same ``prompt_key``; only rows of
+    ``repeated`` short keys (computed if None) can."""
+    if repeated is None:
+        repeated = _repeated_keys(con, relation)
+    con.register("shared_short_keys", pa.table({"short_key": pa.array(repeated, pa.uint32())}))
     try:
         found = con.execute(
             f"""
@@ -80,7 +175,7 @@ def shares_keys(con: duckdb.DuckDBPyConnection, relation: str) -> bool:
     return found[0][0] > 0
 
 
-def exact_keys(relation: str) -> str:
+def _exact_keys(relation: str) -> str:
     """The rows of ``relation`` with exact keys: its distinct prompts numbered."""
     return f"""
         WITH prompts AS (
@@ -92,28 +187,3 @@ def exact_keys(relation: str) -> str:
         FROM {relation} AS r
         LEFT JOIN prompts AS p ON p.model = r.model AND p.prompt_hash = r.prompt_hash
     """
-
-
-def stored_relation(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> str:
-    """SQL of the rows of the dataset file ``path`` with unique keys: as stored, or, for a
-    file stored without keys, hashed as they are read and made exact if two are shared."""
-    stored = f"read_parquet({quote_literal(os.fspath(path))})"
-    if "prompt_key" in pq.read_schema(path).names:
-        return stored
-    hashed = f"(SELECT *, {HASHED} AS prompt_key FROM {stored})"
-    return f"({exact_keys(hashed)})" if shares_keys(con, hashed) else hashed
-
-
-def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Rewrite the dataset file ``path`` with exact keys if two prompts share a key; say
-    whether it did."""
-    stored = f"read_parquet({quote_literal(os.fspath(path))})"
-    if not shares_keys(con, stored):
-        return False
-    rewritten = path.with_name(path.name + ".rekeyed")
-    reader = con.sql(exact_keys(stored)).to_arrow_reader(_BATCH_ROWS)
-    with dataset_writer(rewritten) as writer:
-        for batch in reader:
-            writer.write_table(pa.Table.from_batches([batch]).cast(SCHEMA))
-    os.replace(rewritten, path)
-    return True

@@ -49,7 +49,7 @@ from typing import Final
 
 import duckdb
 
-from netra.analytics.prompt_keys import SHORT_KEY, repeated_short_keys
+from netra.analytics.prompt_keys import SHORT_KEY
 
 # Providers with a batch API and its discount (DATA.md section 3).
 BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "google": 0.5}
@@ -95,7 +95,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     prompt_hash) with 2+ requests: its ``model_key``, ``prompt_key`` (unique per model and
     prompt in a dataset: ``prompt_keys``), ``requests`` and ``first_at``, the position
     (``_position``) of its first row. Only rows whose short key is in ``repeated_prompts``
-    (every ``prompt_keys.SHORT_KEY`` of 2+ ``success`` rows) or of 2+ requests can be in
+    (every ``prompt_keys.SHORT_KEY`` of 2+ rows of the dataset) or of 2+ requests can be in
     such a group: the candidates. A row's ``kept`` (the requests still sent after response
     caching) is 1 for a group's first row, 0 for its later rows and ``requests`` for a row
     in no group.
@@ -129,9 +129,6 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         if name in BATCH_DISCOUNTS
     )
     batch_rate = f"CASE p.provider_key {rates} ELSE 0 END" if rates else "0"
-    con.register("repeated_keys", repeated_short_keys(con, "stored_usage", "status = 'success'"))
-    con.execute("CREATE OR REPLACE TEMP TABLE repeated_prompts AS SELECT * FROM repeated_keys")
-    con.unregister("repeated_keys")
     _register_row_cells(con)
     con.execute(
         """

@@ -15,11 +15,9 @@ analyses read it. Values are normalised on the way in:
 
 from __future__ import annotations
 
-import os
 from typing import Final
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 # (column, DuckDB type) in stored order.
 COLUMNS: Final[tuple[tuple[str, str], ...]] = (
@@ -65,7 +63,7 @@ _ARROW_TYPES: Final = {
 }
 # The stored file's Arrow schema.
 SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in STORED_COLUMNS])
-# Low-cardinality text columns; the others are written plain, which is faster to write.
+# Low-cardinality text columns, dictionary-encoded when stored (``prompt_keys.DatasetWriter``).
 DICTIONARY_COLUMNS: Final = [
     "model",
     "provider",
@@ -76,15 +74,3 @@ DICTIONARY_COLUMNS: Final = [
     "api_key",
     "prefix_hash",
 ]
-
-
-def dataset_writer(path: str | os.PathLike[str]) -> pq.ParquetWriter:
-    """A writer of a dataset file (``SCHEMA``), as ingestion and the demo write them:
-    dictionary encoding for ``DICTIONARY_COLUMNS`` only, statistics for ``row_no`` and
-    ``timestamp`` only (what readers use; the rest only costs writing time)."""
-    return pq.ParquetWriter(
-        os.fspath(path),
-        SCHEMA,
-        use_dictionary=DICTIONARY_COLUMNS,
-        write_statistics=["row_no", "timestamp"],
-    )

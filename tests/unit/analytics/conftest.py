@@ -9,10 +9,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.prompt_keys import DatasetWriter, make_unique, with_prompt_keys
 from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 # Values of the canonical columns a test row does not state (schema.py defaults).
@@ -58,7 +57,8 @@ def usage_file(tmp_path: Path) -> UsageFile:
             records.append(record)
         path = tmp_path / f"usage-{count}.parquet"
         canonical = pa.schema([SCHEMA.field(name) for name in COLUMN_NAMES])
-        pq.write_table(with_prompt_keys(pa.Table.from_pylist(records, schema=canonical)), path)
+        with DatasetWriter(path) as writer:
+            writer.write(with_prompt_keys(pa.Table.from_pylist(records, schema=canonical)))
         with duckdb.connect() as con:
             make_unique(con, path)
         return path

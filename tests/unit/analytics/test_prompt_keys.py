@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -36,6 +37,11 @@ def _keys(path: Path) -> list[tuple[str, str | None, int | None]]:
         ).fetchall()
 
 
+def _stored_repeats(path: Path) -> list[int]:
+    stored = pq.read_metadata(path).metadata[prompt_keys.REPEATED_SHORT_KEYS]
+    return np.frombuffer(stored, "<u4").tolist()
+
+
 def _assert_one_group_saving_2(path: Path) -> None:
     found = _kind(path, "response_cache")
     assert found is not None
@@ -55,6 +61,8 @@ def test_keys_two_prompts_share_are_replaced_by_exact_keys_when_the_file_is_writ
     assert keys[2] == h1
     assert len({h1, h2, other_model}) == 3 and None not in (h1, h2, other_model)
     assert (no_prompt, filler) == (None, None)
+    # The rewritten file's footer: the short key of (m, h1), the one prompt of 2+ rows.
+    assert _stored_repeats(path) == [h1 >> 32]
     _assert_one_group_saving_2(path)
 
 
@@ -66,6 +74,7 @@ def test_unique_hashed_keys_are_kept_as_written(usage_file: UsageFile) -> None:
             f"SELECT {prompt_keys.HASHED} FROM '{path}' ORDER BY row_no"
         ).fetchall()
     assert [(key,) for _, _, key in _keys(path)] == hashed
+    assert _stored_repeats(path) == [hashed[0][0] >> 32]
     _assert_one_group_saving_2(path)
 
 
