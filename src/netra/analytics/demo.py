@@ -37,6 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from netra.analytics import catalog
+from netra.analytics.dataset_file import DatasetWriter
 from netra.analytics.demo_company import (
     AGENT,
     FEATURES,
@@ -45,7 +46,7 @@ from netra.analytics.demo_company import (
     MODELS,
     Feature,
 )
-from netra.analytics.prompt_keys import DatasetWriter, make_unique, with_prompt_keys
+from netra.analytics.prompt_keys import make_unique, with_prompt_keys
 from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 DAYS: Final = 42

@@ -38,6 +38,7 @@ import numpy as np
 import pyarrow as pa
 
 from netra.analytics import prompt_keys
+from netra.analytics.dataset_file import DatasetWriter
 from netra.analytics.exports import SourceName, detect, map_export
 from netra.analytics.formats import Format, Source, open_source, sniff
 from netra.analytics.mapping import INVALID_ROW, Mapping
@@ -166,7 +167,7 @@ def _write(
     """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
 
     DuckDB streams the mapped rows, with their hashed ``prompt_key``, as Arrow batches, and
-    pyarrow writes them (``prompt_keys.DatasetWriter``: dictionary encoding only for the
+    pyarrow writes them (``dataset_file.DatasetWriter``: dictionary encoding only for the
     low-cardinality text columns, as the demo data does: DuckDB's writer tries a dictionary
     for every text column, which costs more than the mapping).
     When the source has no row numbers of its own (CSV), the rows stream in file order and
@@ -181,7 +182,7 @@ def _write(
     try:
         with (
             _polling(con, progress, total),
-            prompt_keys.DatasetWriter(partial) as writer,
+            DatasetWriter(partial) as writer,
         ):
             keyed = f"SELECT *, {prompt_keys.HASHED} AS prompt_key FROM ({rows_sql})"
             reader = con.sql(keyed).to_arrow_reader(_ROW_GROUP_ROWS)

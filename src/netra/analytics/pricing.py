@@ -3,7 +3,8 @@
 ``register_usage(con, path)`` prepares one DuckDB connection:
 
 1. it reads the distinct (``model``, ``provider``) pairs of the dataset and the largest
-   input of each (one scan; a bound on the largest per-request input);
+   input of each (a bound on the largest per-request input) from the file's footer
+   (``dataset_file``), or, from a file written without them, in one scan;
 2. it resolves each pair, and the pair's cheaper sibling (``siblings.toml``, priced at the
    same provider), with the catalog's matcher: a handful of calls, never one per row;
 3. it writes table ``prices``: one row per pair × time-of-day segment × input-token band
@@ -52,6 +53,7 @@ from genai_prices.types import ModelInfo
 
 from netra.analytics import catalog, prompt_keys
 from netra.analytics.catalog import CatalogEntry, TokenPrices
+from netra.analytics.dataset_file import model_pairs
 from netra.analytics.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
@@ -241,7 +243,7 @@ def register_usage(
     """Create view ``stored_usage`` and table ``repeated_prompts`` (``prompt_keys.register``),
     table ``prices`` and view ``usage``."""
     prompt_keys.register(con, path)
-    pairs = con.execute(
+    pairs = model_pairs(path) or con.execute(
         """
         SELECT model, provider, coalesce(max(input_tokens), 0)
         FROM stored_usage

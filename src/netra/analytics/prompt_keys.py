@@ -1,7 +1,7 @@
 """The stored ``prompt_key``: a 64-bit key per (``model``, ``prompt_hash``), unique within
 its dataset, so that repeated prompts are found and grouped by key alone (``savings``).
 
-Every dataset file is written by a ``DatasetWriter`` (ingestion, demo) with DuckDB's
+Every dataset file is written (``dataset_file.DatasetWriter``: ingestion, demo) with DuckDB's
 ``hash(model, prompt_hash)`` as key, NULL without a prompt. Once the file is written,
 ``make_unique`` checks that no two different prompts share a key and, if two do (about one
 chance in 370,000 with 10 million distinct prompts), rewrites the file with exact keys: the
@@ -12,6 +12,7 @@ those only adds candidates). The writer sorts the short keys of every row and st
 seen in 2+ rows in the file's footer: sorting them is the one step of finding repeated
 prompts that cannot share a pass over the rows, and among millions of distinct prompts it
 is several times faster than DuckDB's hash aggregate, which builds a table of every prompt.
+The rows of a file without them get them the same way, sorted as the file is read.
 
 ``register`` reads a dataset back: view ``stored_usage`` and table ``repeated_prompts``. A
 file stored before keys existed gets them computed, checked and made exact the same way as
@@ -22,66 +23,22 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
 from typing import Final
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from netra.analytics.dataset_file import DatasetWriter, repeated, repeated_short_keys
 from netra.analytics.formats import quote_literal
-from netra.analytics.schema import DICTIONARY_COLUMNS, SCHEMA
+from netra.analytics.schema import SCHEMA
 
 HASHED: Final = "CASE WHEN prompt_hash IS NOT NULL THEN hash(model, prompt_hash) END"
 # The top 32 bits of the key of the rows of alias ``rows`` (with its dot, or empty).
 SHORT_KEY: Final = "CAST({rows}prompt_key >> 32 AS UINTEGER)"
-# Footer entry of a dataset file: its repeated short keys, sorted uint32, little-endian.
-REPEATED_SHORT_KEYS: Final = b"netra.repeated_short_keys"
 
 _BATCH_ROWS: Final = 256 * 1024
-
-
-class DatasetWriter:
-    """A dataset file being written: ``schema.SCHEMA``, dictionary encoding for
-    ``schema.DICTIONARY_COLUMNS`` only (the others are written plain, which is faster),
-    statistics for ``row_no`` and ``timestamp`` only (what readers use), and in the footer
-    the short keys of ``prompt_key`` seen in 2+ rows."""
-
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._writer = pq.ParquetWriter(
-            os.fspath(path),
-            SCHEMA,
-            use_dictionary=DICTIONARY_COLUMNS,
-            write_statistics=["row_no", "timestamp"],
-        )
-        self._short_keys: list[np.ndarray] = []
-
-    def write(self, rows: pa.Table) -> None:
-        rows = rows.cast(SCHEMA)
-        self._writer.write_table(rows)
-        keys = pc.drop_null(rows.column("prompt_key"))
-        self._short_keys.append(
-            pc.cast(pc.shift_right(keys, pa.scalar(32, pa.uint64())), pa.uint32()).to_numpy()
-        )
-
-    def close(self) -> None:
-        keys = np.concatenate(self._short_keys) if self._short_keys else np.array([], np.uint32)
-        repeated = _repeated(keys).astype("<u4").tobytes()
-        self._writer.add_key_value_metadata({REPEATED_SHORT_KEYS: repeated})
-        self._writer.close()
-
-    def __enter__(self) -> DatasetWriter:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def with_prompt_keys(rows: pa.Table) -> pa.Table:
@@ -97,7 +54,7 @@ def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Rewrite the dataset file ``path`` with exact keys if two prompts share a key; say
     whether it did."""
     stored = f"read_parquet({quote_literal(os.fspath(path))})"
-    if not _shares_keys(con, stored, _stored_repeats(path)):
+    if not _shares_keys(con, stored, repeated_short_keys(path)):
         return False
     rewritten = path.with_name(path.name + ".rekeyed")
     reader = con.sql(_exact_keys(stored)).to_arrow_reader(_BATCH_ROWS)
@@ -113,7 +70,7 @@ def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> No
     ``repeated_prompts``: the short keys (``short_key``) of 2+ of its rows."""
     stored = f"read_parquet({quote_literal(os.fspath(path))})"
     if "prompt_key" in pq.read_schema(path).names:
-        relation, repeated = stored, _stored_repeats(path)
+        relation, repeated = stored, repeated_short_keys(path)
         if repeated is None:
             repeated = _repeated_keys(con, relation)
     else:  # stored before keys existed
@@ -128,12 +85,6 @@ def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> No
     con.unregister("repeated_rows")
 
 
-def _repeated(keys: np.ndarray) -> np.ndarray:
-    """The values seen 2+ times in ``keys``, sorted (``keys`` is sorted in place)."""
-    keys.sort()
-    return np.unique(keys[1:][keys[1:] == keys[:-1]])
-
-
 def _repeated_keys(con: duckdb.DuckDBPyConnection, relation: str) -> np.ndarray:
     """The short keys of 2+ rows of ``relation`` (SQL of a relation with ``prompt_key``)."""
     keys = con.execute(
@@ -142,13 +93,7 @@ def _repeated_keys(con: duckdb.DuckDBPyConnection, relation: str) -> np.ndarray:
         WHERE prompt_key IS NOT NULL
         """
     ).fetchnumpy()["short_key"]
-    return _repeated(keys)
-
-
-def _stored_repeats(path: str | os.PathLike[str]) -> np.ndarray | None:
-    """The repeated short keys stored in the footer of ``path``, if there."""
-    stored = (pq.read_metadata(path).metadata or {}).get(REPEATED_SHORT_KEYS)
-    return None if stored is None else np.frombuffer(stored, "<u4")
+    return repeated(keys)
 
 
 def _shares_keys(

@@ -63,7 +63,7 @@ _ARROW_TYPES: Final = {
 }
 # The stored file's Arrow schema.
 SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in STORED_COLUMNS])
-# Low-cardinality text columns, dictionary-encoded when stored (``prompt_keys.DatasetWriter``).
+# Low-cardinality text columns, dictionary-encoded when stored (``dataset_file``).
 DICTIONARY_COLUMNS: Final = [
     "model",
     "provider",

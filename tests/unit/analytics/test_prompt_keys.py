@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from netra.analytics import prompt_keys
+from netra.analytics.dataset_file import REPEATED_SHORT_KEYS
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_recommendations import _at, _file, _kind
 
@@ -38,7 +39,7 @@ def _keys(path: Path) -> list[tuple[str, str | None, int | None]]:
 
 
 def _stored_repeats(path: Path) -> list[int]:
-    stored = pq.read_metadata(path).metadata[prompt_keys.REPEATED_SHORT_KEYS]
+    stored = pq.read_metadata(path).metadata[REPEATED_SHORT_KEYS]
     return np.frombuffer(stored, "<u4").tolist()
 
 
