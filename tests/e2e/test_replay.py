@@ -103,7 +103,9 @@ async def test_a_connection_opened_after_a_run_started_gets_nothing_of_it_until_
     server: ServerProcess, http: httpx.AsyncClient
 ) -> None:
     account = await register(http, "late")
-    await load_demo(http, account)
+    # The largest demo the server allows: the run must still be going after the late
+    # connection is open (about 0.5 s of analysis, against the 0.05 s waited below).
+    await load_demo(http, account, rows=1_000_000)
     first = await connected(server.ws_url, account)
     async with first:
         started = await start_run(first, LONG_QUESTION)

@@ -243,13 +243,15 @@ def register_usage(
     """Create view ``stored_usage`` and table ``repeated_prompts`` (``prompt_keys.register``),
     table ``prices`` and view ``usage``."""
     prompt_keys.register(con, path)
-    pairs = model_pairs(path) or con.execute(
-        """
-        SELECT model, provider, coalesce(max(input_tokens), 0)
-        FROM stored_usage
-        GROUP BY model, provider
-        """
-    ).fetchall()
+    pairs = model_pairs(path)
+    if pairs is None:  # a file written without them
+        pairs = con.execute(
+            """
+            SELECT model, provider, coalesce(max(input_tokens), 0)
+            FROM stored_usage
+            GROUP BY model, provider
+            """
+        ).fetchall()
     table = price_table(pairs, day or datetime.now(UTC).date())
     con.register("price_rows", table.to_arrow())
     con.execute(
