@@ -134,7 +134,7 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         """
         CREATE OR REPLACE TEMP TABLE prompt_groups AS
         SELECT any_value(p.model_key) AS model_key, r.prompt_key,
-               sum(r.requests) AS requests, min(r.first_at) AS first_at
+               sum(r.requests) AS requests, min(r.first.position) AS first_at
         FROM row_cells AS r JOIN prices AS p USING (price_key)
         WHERE r.prompt_key IS NOT NULL
         GROUP BY r.prompt_key
@@ -146,7 +146,8 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         f"""
         CREATE OR REPLACE TEMP TABLE cells AS
         WITH placed AS (
-            SELECT r.*, r.first_at = g.first_at AS holds_first, g.first_at IS NOT NULL AS grouped,
+            SELECT r.*, r.first.position AS first_at, g.first_at IS NOT NULL AS grouped,
+                   r.first.position = g.first_at AS holds_first,
                    r.first.requests AS f_requests, r.first.cost AS f_cost,
                    r.first.routed_cost AS f_routed_cost, r.first.prefix_tokens AS f_prefix
             FROM row_cells AS r
@@ -154,16 +155,16 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
         ),
         parts AS (
             -- Rows in no group: every request is still sent.
-            SELECT {keys}, true AS sent, requests, cost, routed_cost, routing_saving,
-                   prefix_tokens, requests AS kept, CAST(cost AS DOUBLE) AS cost_cached,
+            SELECT {keys}, true AS sent, requests, cost, routed_cost, prefix_tokens,
+                   requests AS kept, CAST(cost AS DOUBLE) AS cost_cached,
                    CAST(coalesce(routed_cost, cost) AS DOUBLE) AS cost_routed,
                    CAST(prefix_tokens AS DOUBLE) AS kept_prefix_tokens,
                    NULL AS repeat_saving, first_at, f_prefix / f_requests AS first_prefix
             FROM placed WHERE NOT grouped
             UNION ALL
             -- A group's first row: one request kept.
-            SELECT {keys}, true, f_requests, f_cost, f_routed_cost, f_cost - f_routed_cost,
-                   f_prefix, 1, 1 / f_requests * f_cost,
+            SELECT {keys}, true, f_requests, f_cost, f_routed_cost, f_prefix,
+                   1, 1 / f_requests * f_cost,
                    1 / f_requests * coalesce(f_routed_cost, f_cost), 1 / f_requests * f_prefix,
                    CASE WHEN f_requests > 1
                         THEN CAST(f_cost * (f_requests - 1) / f_requests AS DECIMAL(38, 12))
@@ -173,20 +174,20 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
             UNION ALL
             -- Every later row of a group: nothing kept, the whole cost saved.
             SELECT {keys}, false, requests - f_requests, cost - f_cost,
-                   routed_cost - f_routed_cost, routing_saving - (f_cost - f_routed_cost),
-                   prefix_tokens - f_prefix, 0, 0, 0, 0 * prefix_tokens, cost - f_cost,
-                   first_at, f_prefix / f_requests
-            FROM placed WHERE holds_first AND rows > 1
+                   routed_cost - f_routed_cost, prefix_tokens - f_prefix,
+                   0, 0, 0, 0 * prefix_tokens, cost - f_cost, first_at, f_prefix / f_requests
+            FROM placed WHERE holds_first AND requests > f_requests
             UNION ALL
-            SELECT {keys}, false, requests, cost, routed_cost, routing_saving,
-                   prefix_tokens, 0, 0, 0, 0 * prefix_tokens, cost,
+            SELECT {keys}, false, requests, cost, routed_cost, prefix_tokens,
+                   0, 0, 0, 0 * prefix_tokens, cost,
                    first_at, f_prefix / f_requests
             FROM placed WHERE grouped AND NOT holds_first
         ),
         summed AS (
             SELECT {keys}, sent,
                    sum(requests) AS requests, sum(cost) AS cost,
-                   sum(routed_cost) AS routed_cost, sum(routing_saving) AS routing_saving,
+                   sum(routed_cost) AS routed_cost,
+                   sum(cost) - sum(routed_cost) AS routing_saving,
                    sum(prefix_tokens) AS prefix_tokens, sum(kept) AS kept,
                    sum(cost_cached) AS cost_cached, sum(cost_routed) AS cost_routed,
                    sum(kept_prefix_tokens) AS kept_prefix_tokens,
@@ -210,9 +211,9 @@ def _register_row_cells(con: duckdb.DuckDBPyConnection) -> None:
     """Table ``row_cells``: the rows with a cost summed by the keys of ``cells`` but
     ``sent``, and, for the candidates of response caching (``success`` rows with a prompt
     whose short key is in ``repeated_prompts``, or holding 2+ requests), by their
-    ``prompt_key`` too (unique per model and prompt: ``prompt_keys``). Each holds ``rows``,
-    the sums of ``cells`` that do not depend on response caching, ``first_at`` and its first
-    row's ``requests``, ``cost``, ``routed_cost`` and ``prefix_tokens`` (``first``).
+    ``prompt_key`` too (unique per model and prompt: ``prompt_keys``). Each holds the sums
+    of ``cells`` that do not depend on response caching and its first row's ``position``,
+    ``requests``, ``cost``, ``routed_cost`` and ``prefix_tokens`` (``first``).
     """
     con.execute(
         f"""
@@ -240,11 +241,11 @@ def _register_row_cells(con: duckdb.DuckDBPyConnection) -> None:
         )
         SELECT price_key, prefix_key, success, failed, uncached, batchable,
                routed_cost IS NOT NULL AS routed, prefix_tokens IS NOT NULL AS has_prefix,
-               prompt_key, count(*) AS rows, sum(requests) AS requests, sum(cost) AS cost,
-               sum(routed_cost) AS routed_cost, sum(cost - routed_cost) AS routing_saving,
-               sum(prefix_tokens) AS prefix_tokens, min(position) AS first_at,
-               arg_min({{'requests': requests, 'cost': cost, 'routed_cost': routed_cost,
-                        'prefix_tokens': prefix_tokens}}, position) AS first
+               prompt_key, sum(requests) AS requests, sum(cost) AS cost,
+               sum(routed_cost) AS routed_cost, sum(prefix_tokens) AS prefix_tokens,
+               arg_min({{'position': position, 'requests': requests, 'cost': cost,
+                        'routed_cost': routed_cost, 'prefix_tokens': prefix_tokens}},
+                       position) AS first
         FROM rows
         GROUP BY ALL
         """
