@@ -86,7 +86,10 @@ class DatasetWriter:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.close()
+        if kind is None:
+            self.close()
+        else:  # the file is discarded: no footer facts to compute
+            self._writer.close()
 
 
 def repeated(keys: np.ndarray) -> np.ndarray:
