@@ -76,8 +76,12 @@ def write_demo(path: str | os.PathLike[str], rows: int = 20_000, seed: int = 0) 
             done += size
             normal_left -= size - spike_part
             spike_left -= spike_part
-    with duckdb.connect() as con:
-        make_unique(con, Path(path))
+    try:
+        with duckdb.connect() as con:
+            make_unique(con, Path(path))
+    except BaseException:
+        Path(path).unlink(missing_ok=True)  # never leave a file with unchecked keys
+        raise
 
 
 @dataclass(frozen=True)

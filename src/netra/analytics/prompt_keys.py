@@ -56,12 +56,18 @@ def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     stored = f"read_parquet({quote_literal(os.fspath(path))})"
     if not _shares_keys(con, stored, repeated_short_keys(path)):
         return False
+    _number_prompts(con, stored)
     rewritten = path.with_name(path.name + ".rekeyed")
-    reader = con.sql(_exact_keys(stored)).to_arrow_reader(_BATCH_ROWS)
-    with DatasetWriter(rewritten) as writer:
-        for batch in reader:
-            writer.write(pa.Table.from_batches([batch]))
-    os.replace(rewritten, path)
+    try:
+        exact = f"SELECT * FROM ({_numbered_keys(stored)}) ORDER BY row_no"
+        reader = con.sql(exact).to_arrow_reader(_BATCH_ROWS)
+        with DatasetWriter(rewritten) as writer:
+            for batch in reader:
+                writer.write(pa.Table.from_batches([batch]))
+        os.replace(rewritten, path)
+    finally:
+        rewritten.unlink(missing_ok=True)
+        con.execute("DROP TABLE IF EXISTS prompt_numbers")
     return True
 
 
@@ -77,7 +83,8 @@ def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> No
         relation = f"(SELECT *, {HASHED} AS prompt_key FROM {stored})"
         repeated = _repeated_keys(con, relation)
         if _shares_keys(con, relation, repeated):
-            relation = f"({_exact_keys(relation)})"
+            _number_prompts(con, relation)
+            relation = f"({_numbered_keys(relation)})"
             repeated = _repeated_keys(con, relation)
     con.execute(f"CREATE OR REPLACE VIEW stored_usage AS SELECT * FROM {relation}")
     con.register("repeated_rows", pa.table({"short_key": pa.array(repeated, pa.uint32())}))
@@ -120,15 +127,24 @@ def _shares_keys(
     return found[0][0] > 0
 
 
-def _exact_keys(relation: str) -> str:
-    """The rows of ``relation`` with exact keys: its distinct prompts numbered."""
+def _number_prompts(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Table ``prompt_numbers``: the exact key of every prompt of ``relation``, its distinct
+    (model, prompt_hash) numbered in order, shifted so that the top 32 bits differ too.
+    Stored once, so every reading of the rows gets the same keys."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE prompt_numbers AS
+        SELECT model, prompt_hash,
+               CAST(row_number() OVER (ORDER BY model, prompt_hash) AS UBIGINT) << 32 AS key
+        FROM (SELECT DISTINCT model, prompt_hash FROM {relation} WHERE prompt_hash IS NOT NULL)
+        """
+    )
+
+
+def _numbered_keys(relation: str) -> str:
+    """The rows of ``relation`` with the keys of ``prompt_numbers``."""
     return f"""
-        WITH prompts AS (
-            SELECT model, prompt_hash, CAST(row_number() OVER () AS UBIGINT) << 32 AS key
-            FROM (SELECT DISTINCT model, prompt_hash FROM {relation}
-                  WHERE prompt_hash IS NOT NULL)
-        )
         SELECT r.* REPLACE (p.key AS prompt_key)
         FROM {relation} AS r
-        LEFT JOIN prompts AS p ON p.model = r.model AND p.prompt_hash = r.prompt_hash
+        LEFT JOIN prompt_numbers AS p ON p.model = r.model AND p.prompt_hash = r.prompt_hash
     """

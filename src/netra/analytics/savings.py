@@ -120,7 +120,10 @@ def prepare(con: duckdb.DuckDBPyConnection) -> Names:
     cells before response caching, with each candidate prompt in cells of its own. The
     groups are found among those few thousand rows, and ``cells`` is derived from them: a
     candidate cell of a group keeps no request, except the one holding the group's first
-    row, which is split into that row (kept 1) and the rest.
+    row, which is split into that row (kept 1) and the rest. The rest's earliest row is not
+    known: its ``first_at`` and ``first_prefix`` are the group's first row's, which lies in
+    the sent cell of the same keys, so any union holding both has its true first request;
+    no kind or chain step takes the first request of unsent cells alone.
     """
     names: Names = dict(con.execute("SELECT key, name FROM names").fetchall())
     rates = " ".join(

@@ -1,8 +1,9 @@
 """The canonical usage record (DATA.md section 1) as it is stored.
 
 Every dataset, whatever file or export it came from, is stored as one Parquet file with
-exactly these columns, in this order. Ingestion and the demo generator write it; the
-analyses read it. Values are normalised on the way in:
+exactly the columns of ``STORED_COLUMNS``, in this order: the canonical ``COLUMNS`` and the
+derived ``prompt_key`` (``prompt_keys``). Ingestion and the demo generator write it
+(``dataset_file``); the analyses read it. Values are normalised on the way in:
 
 - ``timestamp`` is UTC (naive ``TIMESTAMP``), ``row_no`` is the 0-based position in the
   source file (the tie-breaker for "the first request" of a group);

@@ -16,6 +16,8 @@ import pytest
 
 from netra.analytics import prompt_keys
 from netra.analytics.dataset_file import REPEATED_SHORT_KEYS
+from netra.analytics.demo import write_demo
+from netra.analytics.recommendations import recommendations
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_recommendations import _at, _file, _kind
 
@@ -89,3 +91,19 @@ def test_a_dataset_stored_without_keys_gets_unique_ones_as_it_is_read(
     monkeypatch.setattr(prompt_keys, "HASHED", hashed)
 
     _assert_one_group_saving_2(older)
+
+
+def test_keys_made_exact_as_an_older_file_is_read_are_the_same_in_every_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Many prompts in many row groups, read by several threads: each pass over the rows
+    # (the repeated keys, the cells) must see the same numbering of the prompts.
+    stored = tmp_path / "demo.parquet"
+    write_demo(stored, rows=100_000, seed=3)
+    older = tmp_path / "stored-before-prompt-keys.parquet"
+    rows = pq.read_table(stored).drop_columns(["prompt_key"])
+    pq.write_table(rows, older, row_group_size=10_000)
+    expected = recommendations(stored)
+    monkeypatch.setattr(prompt_keys, "HASHED", EVERY_PROMPT_ONE_KEY)
+
+    assert recommendations(older) == expected
