@@ -27,7 +27,7 @@ from typing import Any
 
 import duckdb
 
-from netra.analytics import savings
+from netra.analytics import cells, savings
 from netra.analytics.analyses import analyze
 from netra.analytics.breakdowns import BREAKDOWNS, daily_trend, feature_growth, spend_breakdown
 from netra.analytics.dataset import open_dataset
@@ -52,7 +52,7 @@ def spend(con: duckdb.DuckDBPyConnection) -> None:
     anomalies(con)
 
 
-def kinds(con: duckdb.DuckDBPyConnection, names: savings.Names) -> None:
+def kinds(con: duckdb.DuckDBPyConnection, names: cells.Names) -> None:
     for kind in (
         savings.response_cache,
         savings.model_routing,
@@ -71,7 +71,7 @@ def stages(path: Path) -> list[tuple[str, float, float]]:
         found.append(("summary, spend, findings", *timed(spend, con)))
         found.append(("latency", *timed(latency_percentiles, con)))
         wall, cpu = time.perf_counter(), time.process_time()
-        names = savings.prepare(con)
+        names = cells.prepare(con)
         found.append(("savings: prepare", time.perf_counter() - wall, time.process_time() - cpu))
         found.append(("savings: five kinds", *timed(kinds, con, names)))
         found.append(("savings: combined", *timed(savings.chain, con)))

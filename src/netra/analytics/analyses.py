@@ -2,7 +2,7 @@
 
 ``analyze(path)`` opens the dataset once with the ``spend`` rollup (``dataset`` module): the
 summary, breakdowns, daily trend, feature growth and anomalies read it; latency reads the
-stored rows; recommendations their own compact tables (``savings.prepare``). Each part is
+stored rows; recommendations their own compact tables (``cells.prepare``). Each part is
 exactly what its own function returns when called on the path.
 
 Latency needs nothing the other parts build, so it runs on its own cursor in a second thread

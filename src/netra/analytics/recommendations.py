@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from netra.analytics import savings
+from netra.analytics import cells, savings
 from netra.analytics.dataset import Source, connect
 from netra.analytics.result import Result, usd
 from netra.analytics.savings import Saving
@@ -72,7 +72,7 @@ def recommendations(source: Source) -> RecommendationSet:
     with connect(source) as con:
         bounds = con.execute("SELECT first_at, last_at FROM period").fetchone()
         days = period_days(*(bounds or (None, None)))
-        names = savings.prepare(con)
+        names = cells.prepare(con)
         found: dict[Kind, Saving] = {
             "response_cache": savings.response_cache(con, names),
             "model_routing": savings.model_routing(con, names),
@@ -155,8 +155,8 @@ def _words(kind: Kind, saving: Saving) -> tuple[str, str]:
         )
         return (
             "Route small requests to cheaper sibling models",
-            f"Send requests of at most {savings.MAX_ROUTED_INPUT_TOKENS:,} input and "
-            f"{savings.MAX_ROUTED_OUTPUT_TOKENS:,} output tokens to the cheaper sibling: "
+            f"Send requests of at most {cells.MAX_ROUTED_INPUT_TOKENS:,} input and "
+            f"{cells.MAX_ROUTED_OUTPUT_TOKENS:,} output tokens to the cheaper sibling: "
             f"{routes}.",
         )
     if kind == "prompt_caching":
