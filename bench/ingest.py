@@ -67,13 +67,12 @@ def generate(rows: int, seed: int) -> tuple[Path, Path]:
 
 def canonical_copy(stored: Path, dest: Path) -> None:
     """The canonical columns of the stored dataset ``stored``, written as the demo writes."""
-    from netra.analytics.schema import COLUMN_NAMES, DICTIONARY_COLUMNS
+    from netra.analytics.dataset_file import WRITE_OPTIONS
+    from netra.analytics.schema import COLUMN_NAMES
 
     source = pq.ParquetFile(stored)
     schema = pa.schema([source.schema_arrow.field(name) for name in COLUMN_NAMES])
-    with pq.ParquetWriter(
-        dest, schema, use_dictionary=DICTIONARY_COLUMNS, write_statistics=["row_no", "timestamp"]
-    ) as writer:
+    with pq.ParquetWriter(dest, schema, **WRITE_OPTIONS) as writer:
         for group in range(source.num_row_groups):
             writer.write_table(source.read_row_group(group, columns=list(COLUMN_NAMES)))
 

@@ -11,14 +11,16 @@ has to scan every row for them:
 - ``netra.model_pairs``: every (``model``, ``provider``) of the rows with its largest
   ``input_tokens`` (JSON), what pricing needs to build its price table (``pricing``).
 
-Readers get ``None`` from a file without them (written before they existed) and compute the
-same from the rows.
+``read_footer`` reads them, with the file's columns, in one read of the footer; a file
+without them (written before they existed) gives ``None`` and readers compute the same from
+the rows.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 
@@ -35,16 +37,18 @@ MODEL_PAIRS: Final = b"netra.model_pairs"
 Pair = tuple[str, str | None, int]  # model, provider, largest input_tokens
 
 
+# How dataset files, and the canonical files of the benchmarks, are encoded.
+WRITE_OPTIONS: Final = {
+    "use_dictionary": DICTIONARY_COLUMNS,
+    "write_statistics": ["row_no", "timestamp"],
+}
+
+
 class DatasetWriter:
     """A dataset file being written (module docstring); a context manager."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._writer = pq.ParquetWriter(
-            os.fspath(path),
-            SCHEMA,
-            use_dictionary=DICTIONARY_COLUMNS,
-            write_statistics=["row_no", "timestamp"],
-        )
+        self._writer = pq.ParquetWriter(os.fspath(path), SCHEMA, **WRITE_OPTIONS)
         self._short_keys: list[np.ndarray] = []
         self._largest: dict[tuple[str, str | None], int] = {}
 
@@ -98,17 +102,23 @@ def repeated(keys: np.ndarray) -> np.ndarray:
     return np.unique(keys[1:][keys[1:] == keys[:-1]])
 
 
-def repeated_short_keys(path: str | os.PathLike[str]) -> np.ndarray | None:
-    """The repeated short keys in the footer of the dataset file ``path``, if there."""
-    stored = _footer(path).get(REPEATED_SHORT_KEYS)
-    return None if stored is None else np.frombuffer(stored, "<u4")
+@dataclass(frozen=True)
+class Footer:
+    """What a dataset file's footer says: its ``columns``, and the facts of the writer,
+    ``None`` in a file written without them."""
+
+    columns: tuple[str, ...]
+    repeated_short_keys: np.ndarray | None
+    model_pairs: list[Pair] | None
 
 
-def model_pairs(path: str | os.PathLike[str]) -> list[Pair] | None:
-    """The (model, provider, largest input_tokens) in the footer of ``path``, if there."""
-    stored = _footer(path).get(MODEL_PAIRS)
-    return None if stored is None else [tuple(pair) for pair in json.loads(stored)]
-
-
-def _footer(path: str | os.PathLike[str]) -> dict[bytes, bytes]:
-    return pq.read_metadata(path).metadata or {}
+def read_footer(path: str | os.PathLike[str]) -> Footer:
+    """The footer of the dataset file ``path``."""
+    metadata = pq.read_metadata(path)
+    facts = metadata.metadata or {}
+    keys, pairs = facts.get(REPEATED_SHORT_KEYS), facts.get(MODEL_PAIRS)
+    return Footer(
+        columns=tuple(metadata.schema.names),
+        repeated_short_keys=None if keys is None else np.frombuffer(keys, "<u4"),
+        model_pairs=None if pairs is None else [tuple(pair) for pair in json.loads(pairs)],
+    )

@@ -53,7 +53,7 @@ from genai_prices.types import ModelInfo
 
 from netra.analytics import catalog, prompt_keys
 from netra.analytics.catalog import CatalogEntry, TokenPrices
-from netra.analytics.dataset_file import model_pairs
+from netra.analytics.dataset_file import read_footer
 from netra.analytics.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
@@ -242,8 +242,9 @@ def register_usage(
 ) -> PriceTable:
     """Create view ``stored_usage`` and table ``repeated_prompts`` (``prompt_keys.register``),
     table ``prices`` and view ``usage``."""
-    prompt_keys.register(con, path)
-    pairs = model_pairs(path)
+    footer = read_footer(path)
+    prompt_keys.register(con, path, footer)
+    pairs = footer.model_pairs
     if pairs is None:  # a file written without them
         pairs = con.execute(
             """

@@ -28,9 +28,8 @@ from typing import Final
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
-from netra.analytics.dataset_file import DatasetWriter, repeated, repeated_short_keys
+from netra.analytics.dataset_file import DatasetWriter, Footer, read_footer, repeated
 from netra.analytics.formats import quote_literal
 from netra.analytics.schema import SCHEMA
 
@@ -54,7 +53,10 @@ def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """Rewrite the dataset file ``path`` with exact keys if two prompts share a key; say
     whether it did."""
     stored = f"read_parquet({quote_literal(os.fspath(path))})"
-    if not _shares_keys(con, stored, repeated_short_keys(path)):
+    repeated = read_footer(path).repeated_short_keys
+    if repeated is None:  # not written by a DatasetWriter
+        repeated = _repeated_keys(con, stored)
+    if not _shares_keys(con, stored, repeated):
         return False
     _number_prompts(con, stored)
     rewritten = path.with_name(path.name + ".rekeyed")
@@ -71,12 +73,13 @@ def make_unique(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     return True
 
 
-def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str]) -> None:
-    """View ``stored_usage``: the rows of the dataset file ``path``, with unique keys; table
-    ``repeated_prompts``: the short keys (``short_key``) of 2+ of its rows."""
+def register(con: duckdb.DuckDBPyConnection, path: str | os.PathLike[str], footer: Footer) -> None:
+    """View ``stored_usage``: the rows of the dataset file ``path`` (whose ``footer`` is
+    given), with unique keys; table ``repeated_prompts``: the short keys (``short_key``) of
+    2+ of its rows."""
     stored = f"read_parquet({quote_literal(os.fspath(path))})"
-    if "prompt_key" in pq.read_schema(path).names:
-        relation, repeated = stored, repeated_short_keys(path)
+    if "prompt_key" in footer.columns:
+        relation, repeated = stored, footer.repeated_short_keys
         if repeated is None:
             repeated = _repeated_keys(con, relation)
     else:  # stored before keys existed
@@ -103,13 +106,9 @@ def _repeated_keys(con: duckdb.DuckDBPyConnection, relation: str) -> np.ndarray:
     return repeated(keys)
 
 
-def _shares_keys(
-    con: duckdb.DuckDBPyConnection, relation: str, repeated: np.ndarray | None
-) -> bool:
+def _shares_keys(con: duckdb.DuckDBPyConnection, relation: str, repeated: np.ndarray) -> bool:
     """Two different prompts of ``relation`` have the same ``prompt_key``; only rows of
-    ``repeated`` short keys (computed if None) can."""
-    if repeated is None:
-        repeated = _repeated_keys(con, relation)
+    ``repeated`` short keys can."""
     con.register("shared_short_keys", pa.table({"short_key": pa.array(repeated, pa.uint32())}))
     try:
         found = con.execute(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from netra.analytics.dataset_file import model_pairs, repeated_short_keys
+from netra.analytics.dataset_file import read_footer
 from netra.analytics.recommendations import recommendations
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_recommendations import _at, _file
@@ -25,7 +25,9 @@ def test_the_footer_holds_every_model_and_provider_with_its_largest_input(
 ) -> None:
     path = _file(usage_file, *ROWS)  # with a free "filler" row of 0 tokens
 
-    assert sorted(model_pairs(path) or [], key=str) == sorted(
+    footer = read_footer(path)
+
+    assert sorted(footer.model_pairs or [], key=str) == sorted(
         [
             ("gpt-4o", None, 5_000),
             ("gpt-4o", "openai", 300),
@@ -34,7 +36,7 @@ def test_the_footer_holds_every_model_and_provider_with_its_largest_input(
         ],
         key=str,
     )
-    assert repeated_short_keys(path) is not None
+    assert footer.repeated_short_keys is not None
 
 
 def test_a_file_without_footer_facts_is_analysed_the_same(
@@ -44,5 +46,6 @@ def test_a_file_without_footer_facts_is_analysed_the_same(
     bare = tmp_path / "bare.parquet"
     pq.write_table(pq.read_table(path), bare)  # the same rows, no footer facts
 
-    assert (model_pairs(bare), repeated_short_keys(bare)) == (None, None)
+    footer = read_footer(bare)
+    assert (footer.model_pairs, footer.repeated_short_keys) == (None, None)
     assert recommendations(bare) == recommendations(path)
