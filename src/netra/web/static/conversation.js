@@ -156,6 +156,7 @@ export class Conversation {
       runId, history,
       onStop: (id) => this.stop(id),
       onFinished: (finished, event) => this.finished(finished, event),
+      onAsk: (text) => this.send(text),
     });
     const reportSlot = h('div', { class: 'report-slot' });
     const el = h('article', { class: 'turn', dataset: { runId: runId || '' } },

@@ -10,10 +10,11 @@ const RESULT_CHARS = 1200;
 let counter = 0;
 
 export class RunView {
-  constructor({ runId, onStop, onFinished, history = false }) {
+  constructor({ runId, onStop, onFinished, onAsk, history = false }) {
     this.runId = runId;
     this.onStop = onStop;
     this.onFinished = onFinished;
+    this.onAsk = onAsk;
     this.steps = new Map(); // agent -> {el, body, head, userToggled}
     this.tools = new Map(); // call_id -> element
     this.startedAt = null;
@@ -31,12 +32,20 @@ export class RunView {
     this.stepList = h('ol', { class: 'steps', 'aria-label': 'Agent steps', hidden: history });
     this.answer = h('div', { class: 'answer markdown', hidden: true });
     this.error = h('p', { class: 'run-error', role: 'alert', hidden: true });
+    this.followUps = h('ul', { class: 'suggestions follow-ups', 'aria-label': 'Questions I can answer', hidden: true });
     this.el = h('section', { class: 'run', dataset: { runId, status: 'queued' }, 'aria-label': 'Agents at work' },
       h('div', { class: 'run-head' },
         h('span', { class: 'spinner', 'aria-hidden': 'true' }),
         h('span', { class: 'run-status', role: 'status', 'aria-live': 'polite' }, this.statusText),
         this.toggle, this.stopButton),
-      this.stepList, this.error, this.answer);
+      this.stepList, this.error, this.answer, this.followUps);
+  }
+
+  // Questions the answer offers instead (one it could not answer): each asks itself on a click.
+  showSuggestions(questions) {
+    this.followUps.replaceChildren(...questions.map((text) =>
+      h('li', null, h('button', { type: 'button', class: 'suggestion', onclick: () => this.onAsk?.(text) }, text))));
+    this.followUps.hidden = questions.length === 0;
   }
 
   setStepsShown(shown) {
@@ -113,6 +122,7 @@ export class RunView {
       case 'run_completed':
         this.streaming = null;
         this.showAnswer(data.response?.text || '');
+        this.showSuggestions(Array.isArray(data.response?.suggestions) ? data.response.suggestions : []);
         this.finish('completed', `Answered in ${duration(data.duration_ms)}`);
         this.onFinished?.(this, event);
         break;
