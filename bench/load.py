@@ -84,6 +84,7 @@ def start_server(data_dir: Path, port: int, cpu: str | None) -> subprocess.Popen
         "NETRA_DATA_DIR": str(data_dir),
         "NETRA_LOG_LEVEL": "warning",
         "NETRA_MAX_RUNS_PER_USER": "3",
+        "NETRA_AUTH_ATTEMPTS_PER_ADDRESS": "0",  # every simulated user comes from 127.0.0.1
     }
     env.pop("NETRA_DATABASE_URL", None)
     env.pop("NETRA_REDIS_URL", None)

@@ -87,6 +87,8 @@ class ServerProcess:
             "NETRA_DATA_DIR": str(self.data_dir),
             "NETRA_DATABASE_URL": self.database_url,
             "NETRA_LOG_LEVEL": "warning",
+            # Every test signs in from 127.0.0.1; tests of the limit set their own.
+            "NETRA_AUTH_ATTEMPTS_PER_ADDRESS": "0",
             **self.extra_env,
         }
         if "NETRA_REDIS_URL" not in self.extra_env:

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     max_concurrent_analyses: int = Field(8, ge=1)
     shutdown_grace_s: float = Field(3.0, ge=0)
 
+    # HTTP hardening (docs/security.md)
+    max_body_bytes: int = Field(64 * 1024, ge=1024)  # every body but uploads
+    auth_window_s: float = Field(300.0, gt=0)  # the window of the two limits below
+    login_failures_per_account: int = Field(10, ge=0)  # 0: off
+    auth_attempts_per_address: int = Field(60, ge=0)  # logins and registrations; 0: off
+    metrics_token: SecretStr | None = None  # production: /metrics only with this bearer
+    docs_enabled: bool | None = None  # unset: /docs and /openapi.json off in production
+    keep_alive_timeout_s: int = Field(5, ge=1)  # idle HTTP connections close after it
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:

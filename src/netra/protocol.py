@@ -27,6 +27,7 @@ from pydantic_core import to_json
 PROTOCOL = "netra.v1"
 REQUEST_ID_MAX = 128
 MESSAGE_MAX = 16_000
+SEQ_MAX = 2**31 - 1  # the event log's seq is a 32-bit integer column
 
 
 def utc_now() -> datetime:
@@ -76,7 +77,7 @@ class StopAgent(_ClientMessage):
 class Subscribe(_ClientMessage):
     type: Literal["subscribe"]
     run_id: StrictStr
-    after_seq: Annotated[StrictInt, Field(ge=0)] = 0
+    after_seq: Annotated[StrictInt, Field(ge=0, le=SEQ_MAX)] = 0
 
 
 class Ping(_ClientMessage):

@@ -10,7 +10,9 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import logging
 import math
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,6 +52,24 @@ def _find_app(asgi: Any) -> Any:
     return asgi
 
 
+_QUERY = re.compile(r"\?[^\s\"]*")
+
+
+class _RedactQueries(logging.Filter):
+    """Drop query strings from uvicorn's lines: a client may put a token in one (``/ws?token=``).
+
+    uvicorn logs every WebSocket handshake at info with the path and its query string.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _QUERY.sub("?[redacted]", arg) if isinstance(arg, str) else arg
+                for arg in record.args
+            )
+        return True
+
+
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 1024 * 1024
 
@@ -83,6 +103,7 @@ def _exempt_startup_objects_from_gc() -> None:
 
 def run_server(settings: Settings) -> int:
     _return_large_buffers_to_the_os()
+    logging.getLogger("uvicorn.error").addFilter(_RedactQueries())
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -94,6 +115,7 @@ def run_server(settings: Settings) -> int:
         ws_ping_timeout=settings.heartbeat_interval_s,
         ws_per_message_deflate=False,  # small JSON frames: compression costs more than it saves
         timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_s) + 2,
+        timeout_keep_alive=settings.keep_alive_timeout_s,
         log_config=None,
         access_log=False,
         lifespan="on",

@@ -9,8 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from netra.api.deps import CurrentUser, Res
 from netra.auth import sessions
+from netra.auth.attempts import Attempts
+from netra.auth.passwords import check_new_password
 from netra.config import Settings
-from netra.errors import InvalidInput, NotFound, Unauthorized
+from netra.errors import InvalidCredentials, InvalidInput, NotFound, Unauthorized
 from netra.runtime.bus import Delivery
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -68,10 +70,24 @@ def _answer(
     return {key: value for key, value in pair.items() if key != "refresh_token"}
 
 
+def _attempts(request: Request) -> Attempts:
+    return request.app.state.attempts  # type: ignore[no-any-return]
+
+
+async def _count_address(request: Request, settings: Settings) -> None:
+    """Every login and registration counts against the client's address (docs/security.md)."""
+    address = request.client.host if request.client else "unknown"
+    await _attempts(request).take(
+        f"address:{address}", settings.auth_attempts_per_address, settings.auth_window_s
+    )
+
+
 @router.post("/register", status_code=201)
 async def register(
     body: RegisterBody, request: Request, response: Response, resources: Res
 ) -> dict[str, Any]:
+    await _count_address(request, resources.settings)
+    await check_new_password(body.password)
     pair = await sessions.register(
         resources.db, resources.settings, body.email, body.password, body.name
     )
@@ -82,7 +98,17 @@ async def register(
 async def login(
     body: LoginBody, request: Request, response: Response, resources: Res
 ) -> dict[str, Any]:
-    pair = await sessions.login(resources.db, resources.settings, body.email, body.password)
+    settings = resources.settings
+    await _count_address(request, settings)
+    attempts, window = _attempts(request), settings.auth_window_s
+    account = f"account:{body.email.strip().lower()}"
+    await attempts.check(account, settings.login_failures_per_account, window)
+    try:
+        pair = await sessions.login(resources.db, settings, body.email, body.password)
+    except InvalidCredentials:
+        if settings.login_failures_per_account:
+            await attempts.add(account, window)
+        raise
     return _answer(request, response, pair, resources.settings)
 
 

@@ -25,8 +25,8 @@ PARTS_MAX = 16  # parts in the form: the file and a few small fields
 
 class DemoBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    rows: Annotated[StrictInt, Field(ge=100)] = 20_000
-    seed: StrictInt = 0
+    rows: Annotated[StrictInt, Field(ge=100)] = 20_000  # at most NETRA_DEMO_MAX_ROWS
+    seed: Annotated[StrictInt, Field(ge=0, le=2**32 - 1)] = 0  # numpy's seeds are unsigned
 
 
 @router.post("", status_code=201)

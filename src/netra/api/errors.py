@@ -49,7 +49,11 @@ def status_of(exc: errors.NetraError) -> int:
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.NetraError)
     async def domain_error(_: Request, exc: errors.NetraError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, errors.Unauthorized) else None
+        headers = {}
+        if isinstance(exc, errors.Unauthorized):
+            headers["WWW-Authenticate"] = "Bearer"
+        if "retry_after_s" in exc.details:
+            headers["Retry-After"] = str(exc.details["retry_after_s"])
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details),
             status_code=status_of(exc),

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import time
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from netra.api.deps import Res
+from netra.api.deps import Res, bearer_token
+from netra.config import Environment
+from netra.errors import NotFound, Unauthorized
 
 router = APIRouter(tags=["operations"])
 CHECK_TIMEOUT_S = 2.0
@@ -45,5 +48,13 @@ async def ready(resources: Res) -> JSONResponse:
 
 
 @router.get("/metrics")
-async def metrics(resources: Res) -> Response:
+async def metrics(request: Request, resources: Res) -> Response:
+    """Open outside production; with NETRA_METRICS_TOKEN set, only to that bearer token."""
+    token = resources.settings.metrics_token
+    if token is None and resources.settings.env is Environment.production:
+        raise NotFound("/metrics is off in production unless NETRA_METRICS_TOKEN is set")
+    if token is not None:
+        offered = bearer_token(request.headers.get("authorization"))
+        if not hmac.compare_digest(offered.encode(), token.get_secret_value().encode()):
+            raise Unauthorized("the metrics token is not valid")
     return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from netra.api.deps import CurrentUser, Res
 from netra.db import runs as run_rows
+from netra.protocol import SEQ_MAX
 from netra.resources import Resources
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -30,7 +31,7 @@ async def get_events(
     run_id: str,
     principal: CurrentUser,
     resources: Res,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=SEQ_MAX)] = 0,
 ) -> Response:
     def stored(conn: Connection) -> list[tuple[int, str, str]]:
         run_rows.get(conn, principal.user_id, run_id)

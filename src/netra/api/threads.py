@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import Connection
 
 from netra.api.deps import CurrentUser, Res
@@ -16,9 +17,15 @@ from netra.protocol import MESSAGE_MAX
 router = APIRouter(prefix="/api/threads", tags=["threads"])
 
 
+def _printable(text: str) -> str:
+    if any(unicodedata.category(char) == "Cc" for char in text):
+        raise ValueError("must not contain control characters")
+    return text
+
+
 class ThreadBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    title: Annotated[StrictStr, Field(max_length=200)] | None = None
+    title: Annotated[StrictStr, Field(max_length=200), AfterValidator(_printable)] | None = None
 
 
 class RunBody(BaseModel):
