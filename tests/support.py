@@ -17,12 +17,21 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
 PASSWORD = "correct horse battery staple"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def skip_or_fail(missing: str) -> None:
+    """Skip loudly for a missing service, tool or browser; under CI=true, fail instead."""
+    if IN_CI:
+        pytest.fail(f"{missing} (CI=true: nothing may be skipped for what is missing)")
+    pytest.skip(f"SKIPPED LOUDLY: {missing}; install or start it to run these tests")
 
 
 def service_available(host: str, port: int) -> bool:

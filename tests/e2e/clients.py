@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -17,14 +16,12 @@ from typing import Any
 
 import httpx
 import jwt
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.e2e.checks import check_envelope
 from tests.support import TERMINAL, Account, open_ws, recv, send
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 LONG_QUESTION = "how do we cut our costs?"  # triage → data → optimization → actions → reporting
 DEMO_ROWS = 200_000
 
@@ -137,42 +134,21 @@ async def run_status(http: httpx.AsyncClient, account: Account, run_id: str) -> 
 
 # --- runs that last ----------------------------------------------------------------------
 
-# Why POST /api/datasets/demo failed, per server: asked once, not again by every test.
-_demo_refusals: dict[str, str] = {}
 
+async def load_demo(http: httpx.AsyncClient, account: Account, rows: int = DEMO_ROWS) -> Any:
+    """Give the account realistic usage data, so a cost question takes a while.
 
-def needs_demo(reason: str) -> None:
-    """Skip loudly (fail under CI=true) when the server cannot make demo usage data."""
-    message = f"this test needs demo usage data (runs that last, datasets), but {reason}"
-    if IN_CI:
-        pytest.fail(message)
-    pytest.skip(f"SKIPPED LOUDLY: {message}")
-
-
-async def try_load_demo(
-    http: httpx.AsyncClient, account: Account, rows: int = DEMO_ROWS
-) -> dict[str, Any] | None:
-    """Give the account realistic usage data, so a cost question takes a while; None if refused."""
-    server = str(http.base_url)
-    if server in _demo_refusals:
-        return None
+    A demo that cannot be made fails the test: the runs that last, the limits and the
+    ownership checks depend on it, and a skip would hide that they no longer ran.
+    """
     response = await http.post(
         "/api/datasets/demo", json={"rows": rows}, headers=account.headers, timeout=180
     )
-    if response.status_code != 201:
-        _demo_refusals[server] = (
-            f"POST /api/datasets/demo {{'rows': {rows}}} answered "
-            f"{response.status_code}: {response.text[:300]}"
-        )
-        return None
-    return response.json()  # type: ignore[no-any-return]
-
-
-async def load_demo(http: httpx.AsyncClient, account: Account, rows: int = DEMO_ROWS) -> Any:
-    dataset = await try_load_demo(http, account, rows)
-    if dataset is None:
-        needs_demo(_demo_refusals[str(http.base_url)])
-    return dataset
+    assert response.status_code == 201, (
+        f"POST /api/datasets/demo {{'rows': {rows}}} answered "
+        f"{response.status_code}: {response.text[:300]}"
+    )
+    return response.json()
 
 
 # --- tokens ------------------------------------------------------------------------------

@@ -1,8 +1,14 @@
-"""Many users, several tabs each, all at once: each tab sees its user's runs and no one else's."""
+"""Many users, several tabs each, all at once: each tab sees its user's runs and no one else's.
+
+Every user has demo data of a seed of its own and every tab asks an analysis question, so
+the runs analyse different data side by side: no dataset or figure of one user may reach
+another user's tabs.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -15,7 +21,24 @@ from tests.support import TERMINAL, Account, ServerProcess, recv, register, send
 
 USERS = 12
 TABS = 2
-QUESTIONS = ["hello", "how much did we spend per model?"]
+QUESTIONS = ["how much did we spend per model?", "how do we cut our costs?"]
+DEMO_ROWS = 5_000
+
+
+def _usd(amount: float) -> str:
+    """A figure as answers write it (DATA.md section 4)."""
+    return f"${amount:,.2f}"
+
+
+async def _demo(http: httpx.AsyncClient, account: Account, seed: int) -> dict[str, Any]:
+    response = await http.post(
+        "/api/datasets/demo",
+        json={"rows": DEMO_ROWS, "seed": seed},
+        headers=account.headers,
+        timeout=180,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 async def _collect(ws: ClientConnection, runs_expected: int) -> list[dict[str, Any]]:
@@ -38,6 +61,9 @@ async def test_every_tab_gets_all_of_its_users_runs_live_and_nothing_of_other_us
     accounts: list[Account] = await asyncio.gather(
         *(register(http, f"iso{i}") for i in range(USERS))
     )
+    datasets = await asyncio.gather(*(_demo(http, a, 100 + u) for u, a in enumerate(accounts)))
+    totals = [_usd(dataset["total_cost_usd"]) for dataset in datasets]
+    assert len(set(totals)) == USERS, f"two seeds gave the same total: {totals}"
     tabs: list[list[ClientConnection]] = [
         list(await asyncio.gather(*(connected(server.ws_url, a) for _ in range(TABS))))
         for a in accounts
@@ -102,3 +128,16 @@ async def test_every_tab_gets_all_of_its_users_runs_live_and_nothing_of_other_us
                 check_run_events(live)
                 stored = await events_of(http, account, run_id)
                 assert live == stored, f"user {u} tab {t}: live stream of {run_id} != stored"
+
+    # What each user's tabs received names that user's data and no one else's.
+    for u in range(USERS):
+        for t in range(TABS):
+            text = json.dumps(per_tab[(u, t)])
+            starts = [m for m in per_tab[(u, t)] if m["type"] == "run_started"]
+            assert {m["data"]["dataset_id"] for m in starts} == {datasets[u]["id"]}, starts
+            assert totals[u] in text, f"user {u} tab {t}: its own total {totals[u]} is missing"
+            for other in range(USERS):
+                if other == u:
+                    continue
+                for foreign in (datasets[other]["id"], totals[other], accounts[other].user_id):
+                    assert foreign not in text, f"user {u} tab {t} saw user {other}'s {foreign}"

@@ -18,7 +18,6 @@ class Orchestrator:
         self.agents = agents
 
     async def run(self, ctx: RunContext, state: RunState) -> RunState:
-        last = state.plan[-1]
         for name in state.plan:
             if name in state.completed:
                 continue  # finished before the run was resumed
@@ -30,7 +29,8 @@ class Orchestrator:
             duration_ms = round((time.perf_counter() - started) * 1000)
             await ctx.emit(
                 AgentCompleted(agent=name, duration_ms=duration_ms, output=output),
-                # Stored so a resumed run skips it; the last agent's is moot: the run ends.
-                state=state.model_dump(mode="json") if name != last else None,
+                # Stored so a resumed run skips it: after the last agent's, a resume only
+                # ends the run, with the answer and report this state holds.
+                state=state.model_dump(mode="json"),
             )
         return state

@@ -1,4 +1,9 @@
-"""Each recognised export maps to the canonical record (docs/data.md, export mappings)."""
+"""Each recognised export maps to the canonical record (docs/data.md, export mappings).
+
+The expected rows of each sample are one table, written a row to a few lines; one
+parametrized test ingests every sample, and the exports made here (dashboard CSV, Parquet)
+must give the same rows.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from .conftest import SAMPLES, canonical_row, ts
+from .conftest import SAMPLES, Row, canonical_row, ts
 
 
 def sha256(text: str) -> str:
@@ -21,177 +27,126 @@ def csv_column(sample: str, column: str) -> list[str]:
         return [row[column] for row in csv.DictReader(f)]
 
 
-# LiteLLM SpendLogs ---------------------------------------------------------------------------
+def row(row_no: int, when: str, model: str, **values: object) -> Row:
+    return canonical_row(row_no=row_no, timestamp=ts(when), model=model, **values)
+
 
 KEY1 = "88dc28d0f030c55ed4ab77ed8faf098196cb1c05df778539800c9f1243fe6b4b"
 KEY2 = "5b1e0f3a9c7d2e4f6a8b0c1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"
+MESSAGES = csv_column("litellm_spendlogs.csv", "messages")
+BODIES = csv_column("helicone_requests.csv", "request_body")
+LANGFUSE_PROMPT = json.dumps(
+    [{"role": "user", "content": "SECRET-PROMPT-LANGFUSE how do I reset my password?"}],
+    separators=(",", ":"),
+)
 
-
-def test_litellm_spendlogs_map_tokens_cache_cost_and_dimensions(ingest):
-    messages = csv_column("litellm_spendlogs.csv", "messages")
-    result, rows = ingest(SAMPLES / "litellm_spendlogs.csv")
-
-    assert (result.format, result.source, result.rows) == ("csv", "litellm", 6)
-    assert rows == [
-        canonical_row(
-            # OpenAI: the cached tokens are inside prompt_tokens; feature from "feature:" tag;
-            # end_user before user; team_id as project.
-            row_no=0,
-            timestamp=ts("2025-03-03 09:15:02.120"),
-            model="gpt-4o-2024-08-06",
-            provider="openai",
-            input_tokens=1500,
-            output_tokens=150,
-            cache_read_tokens=1024,
-            cost_usd=0.0064,
-            latency_ms=1350.0,
-            user="customer-981",
-            feature="support-chat",
-            project="team-support",
-            api_key=KEY1,
-            prompt_hash=sha256(messages[0]),
-        ),
-        canonical_row(
-            # Current LiteLLM adds Anthropic cache reads and writes to prompt_tokens.
-            row_no=1,
-            timestamp=ts("2025-03-03 09:16:10.500"),
-            model="claude-sonnet-4-5-20250929",
-            provider="anthropic",
-            input_tokens=3700,
-            output_tokens=220,
-            cache_read_tokens=3000,
-            cache_write_tokens=500,
-            cost_usd=0.0081,
-            latency_ms=3500.0,
-            user="u-42",
-            feature="summarize",
-            project="team-docs",
-            api_key=KEY1,
-            prompt_hash=sha256(messages[1]),
-        ),
-        canonical_row(
-            # Older LiteLLM left the cache writes beside prompt_tokens: 3200 + 500. The
-            # provider prefix of the model is dropped; latency from endTime - startTime.
-            row_no=2,
-            timestamp=ts("2025-03-03 09:20:00"),
-            model="claude-3-5-haiku-20241022",
-            provider="anthropic",
-            input_tokens=3700,
-            output_tokens=60,
-            cache_read_tokens=3000,
-            cache_write_tokens=500,
-            cost_usd=0.0022,
-            latency_ms=1250.0,
-            user="u-7",
-            project="team-docs",
-            api_key=KEY2,
-        ),
-        canonical_row(
-            # A failure: status "failure" -> error; a zero spend with zero tokens is zero.
-            row_no=3,
-            timestamp=ts("2025-03-03 09:21:00"),
-            model="gpt-4o-2024-08-06",
-            provider="openai",
-            input_tokens=0,
-            output_tokens=0,
-            cost_usd=0.0,
-            latency_ms=30012.0,
-            status="error",
-            user="customer-12",
-            project="team-support",
-            api_key=KEY2,
-        ),
-        canonical_row(
-            # A proxy cache hit really cost nothing: its zero spend stays.
-            row_no=4,
-            timestamp=ts("2025-03-03 09:22:00"),
-            model="gpt-4o-2024-08-06",
-            provider="openai",
-            input_tokens=1500,
-            output_tokens=150,
-            cost_usd=0.0,
-            latency_ms=40.0,
-            user="customer-981",
-            feature="support-chat",
-            project="team-support",
-            api_key=KEY1,
-            prompt_hash=sha256(messages[4]),
-        ),
-        canonical_row(
-            # A zero spend for 2600 tokens means "not priced": left NULL. No messages: the
-            # LiteLLM cache key stands for the prompt. vertex_ai is the catalog's google.
-            row_no=5,
-            timestamp=ts("2025-03-03 09:23:00"),
-            model="gemini-2.5-pro",
-            provider="google",
-            input_tokens=2400,
-            output_tokens=200,
-            latency_ms=2000.0,
-            user="u-9",
-            feature="research",
-            project="team-research",
-            api_key=KEY2,
-            prompt_hash="6c1f0e9d2a7b4c3e",
-        ),
-    ]
-    assert rows[0]["prompt_hash"] == rows[4]["prompt_hash"]
-
-
-# OpenAI Usage API ----------------------------------------------------------------------------
-
-OPENAI_ROWS = [
-    canonical_row(
-        row_no=0,
-        timestamp=ts("2025-03-03 00:00:00"),
-        model="gpt-4o-2024-08-06",
-        provider="openai",
-        input_tokens=120_000,
-        output_tokens=8000,
-        cache_read_tokens=40_000,
-        requests=150,
-        project="proj_support",
-        api_key="key_AbC123",
-    ),
-    canonical_row(
-        row_no=1,
-        timestamp=ts("2025-03-03 00:00:00"),
-        model="gpt-4o-mini-2024-07-18",
-        provider="openai",
-        input_tokens=900_000,
-        output_tokens=60_000,
-        requests=3000,
-        project="proj_etl",
-        api_key="key_EtL999",
-        batch=True,
-    ),
-    canonical_row(
-        # The empty bucket of 2025-03-04 has no row.
-        row_no=2,
-        timestamp=ts("2025-03-05 00:00:00"),
-        model="o3-mini-2025-01-31",
-        provider="openai",
-        input_tokens=5000,
-        output_tokens=12_000,
-        requests=4,
-        user="user_Q1",
-        project="proj_support",
-        api_key="key_AbC123",
-    ),
+# fmt: off
+LITELLM_ROWS = [
+    # OpenAI: the cached tokens are inside prompt_tokens; feature from "feature:" tag;
+    # end_user before user; team_id as project.
+    row(0, "2025-03-03 09:15:02.120", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=1500, output_tokens=150, cache_read_tokens=1024, cost_usd=0.0064,
+        latency_ms=1350.0, user="customer-981", feature="support-chat", project="team-support",
+        api_key=KEY1, prompt_hash=sha256(MESSAGES[0])),
+    # Current LiteLLM adds Anthropic cache reads and writes to prompt_tokens.
+    row(1, "2025-03-03 09:16:10.500", "claude-sonnet-4-5-20250929", provider="anthropic",
+        input_tokens=3700, output_tokens=220, cache_read_tokens=3000, cache_write_tokens=500,
+        cost_usd=0.0081, latency_ms=3500.0, user="u-42", feature="summarize",
+        project="team-docs", api_key=KEY1, prompt_hash=sha256(MESSAGES[1])),
+    # Older LiteLLM left the cache writes beside prompt_tokens: 3200 + 500. The provider
+    # prefix of the model is dropped; latency from endTime - startTime.
+    row(2, "2025-03-03 09:20:00", "claude-3-5-haiku-20241022", provider="anthropic",
+        input_tokens=3700, output_tokens=60, cache_read_tokens=3000, cache_write_tokens=500,
+        cost_usd=0.0022, latency_ms=1250.0, user="u-7", project="team-docs", api_key=KEY2),
+    # A failure: status "failure" -> error; a zero spend with zero tokens is zero.
+    row(3, "2025-03-03 09:21:00", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=0, output_tokens=0, cost_usd=0.0, latency_ms=30012.0, status="error",
+        user="customer-12", project="team-support", api_key=KEY2),
+    # A proxy cache hit really cost nothing: its zero spend stays. Row 0's prompt again.
+    row(4, "2025-03-03 09:22:00", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=1500, output_tokens=150, cost_usd=0.0, latency_ms=40.0,
+        user="customer-981", feature="support-chat", project="team-support", api_key=KEY1,
+        prompt_hash=sha256(MESSAGES[0])),
+    # A zero spend for 2600 tokens means "not priced": left NULL. No messages: the LiteLLM
+    # cache key stands for the prompt. vertex_ai is the catalog's google.
+    row(5, "2025-03-03 09:23:00", "gemini-2.5-pro", provider="google",
+        input_tokens=2400, output_tokens=200, latency_ms=2000.0, user="u-9",
+        feature="research", project="team-research", api_key=KEY2,
+        prompt_hash="6c1f0e9d2a7b4c3e"),
 ]
 
+OPENAI_ROWS = [
+    row(0, "2025-03-03 00:00:00", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=120_000, output_tokens=8000, cache_read_tokens=40_000, requests=150,
+        project="proj_support", api_key="key_AbC123"),
+    row(1, "2025-03-03 00:00:00", "gpt-4o-mini-2024-07-18", provider="openai",
+        input_tokens=900_000, output_tokens=60_000, requests=3000, project="proj_etl",
+        api_key="key_EtL999", batch=True),
+    # The empty bucket of 2025-03-04 has no row.
+    row(2, "2025-03-05 00:00:00", "o3-mini-2025-01-31", provider="openai",
+        input_tokens=5000, output_tokens=12_000, requests=4, user="user_Q1",
+        project="proj_support", api_key="key_AbC123"),
+]
 
-def test_openai_usage_buckets_become_one_row_per_result(ingest):
-    result, rows = ingest(SAMPLES / "openai_usage.jsonl")
+LANGFUSE_ROWS = [
+    # usage_details kinds are disjoint: input 900 + input_cached_tokens 1100.
+    row(0, "2025-03-03 10:00:00", "gpt-4o-mini", input_tokens=2000, output_tokens=120,
+        cache_read_tokens=1100, cost_usd=0.0002895, latency_ms=1250.0, user="user-7",
+        feature="support-chat", project="lf-prod", prompt_hash=sha256(LANGFUSE_PROMPT)),
+    # The SPAN on line 2 is skipped. Anthropic keys; latency in seconds; WARNING is a
+    # success; without trace_name the observation name is the feature.
+    row(2, "2025-03-03 10:05:00", "claude-sonnet-4-5", input_tokens=6350, output_tokens=400,
+        cache_read_tokens=5000, cache_write_tokens=1200, cost_usd=0.012, latency_ms=8500.0,
+        user="user-8", feature="summarise-doc", project="lf-prod",
+        prompt_hash=sha256("SECRET-PROMPT-LANGFUSE summarise the attached 40-page contract")),
+    # input already included the cached tokens: total = input + output shows it.
+    row(3, "2025-03-03 10:10:00", "gpt-4o-mini", input_tokens=2000, output_tokens=100,
+        cache_read_tokens=1500, cost_usd=0.00024, feature="ticket-triage", project="lf-prod"),
+    # level ERROR; no usage_details: zero tokens; no cost.
+    row(4, "2025-03-03 10:20:00", "gpt-4o", input_tokens=0, output_tokens=0,
+        latency_ms=300.0, status="error", user="user-7", feature="support-chat",
+        project="lf-prod"),
+    # The EVENT on line 6 is skipped. A zero total_cost for 790 tokens: not priced.
+    row(6, "2025-03-03 10:30:00", "my-finetuned-llama", input_tokens=700, output_tokens=90,
+        latency_ms=2000.0, user="user-9", feature="support-chat", project="lf-prod"),
+]
 
-    assert (result.format, result.source, result.rows) == ("jsonl", "openai_usage", 3)
-    assert rows == OPENAI_ROWS
+HELICONE_ROWS = [
+    # OpenAI counts the 1024 cached tokens inside prompt_tokens.
+    row(0, "2025-03-04 08:00:00", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=2048, output_tokens=300, cache_read_tokens=1024, cost_usd=0.00812,
+        latency_ms=2310.0, user="shopper-55", feature="checkout-assistant",
+        project="web-shop", prompt_hash=sha256(BODIES[0])),
+    # Anthropic counts them beside it: 180 + 4000 + 600.
+    row(1, "2025-03-04 08:01:00", "claude-sonnet-4-5-20250929", provider="anthropic",
+        input_tokens=4780, output_tokens=650, cache_read_tokens=4000, cache_write_tokens=600,
+        cost_usd=0.01608, latency_ms=5000.0, user="dev-3", feature="code-review",
+        prompt_hash=sha256(BODIES[1])),
+    # HTTP 429 is an error.
+    row(2, "2025-03-04 08:02:00", "gpt-4o-2024-08-06", provider="openai",
+        input_tokens=0, output_tokens=0, cost_usd=0.0, latency_ms=150.0, status="error",
+        user="shopper-56"),
+    row(3, "2025-03-04 08:03:00", "gpt-4o-mini", provider="openai",
+        input_tokens=1200, output_tokens=0, latency_ms=8000.0, status="error"),
+]
+# fmt: on
 
 
-def test_openai_usage_pages_of_buckets_give_the_same_rows(ingest):
-    result, rows = ingest(SAMPLES / "openai_usage_pages.jsonl")
+@pytest.mark.parametrize(
+    ("sample", "file_format", "source", "expected"),
+    [
+        ("litellm_spendlogs.csv", "csv", "litellm", LITELLM_ROWS),
+        ("openai_usage.jsonl", "jsonl", "openai_usage", OPENAI_ROWS),
+        ("openai_usage_pages.jsonl", "jsonl", "openai_usage", OPENAI_ROWS),
+        ("langfuse_observations.jsonl", "jsonl", "langfuse", LANGFUSE_ROWS),
+        ("helicone_requests.csv", "csv", "helicone", HELICONE_ROWS),
+    ],
+)
+def test_a_sample_export_maps_to_its_canonical_rows(ingest, sample, file_format, source, expected):
+    result, rows = ingest(SAMPLES / sample)
 
-    assert result.source == "openai_usage"
-    assert rows == OPENAI_ROWS
+    assert (result.format, result.source, result.rows) == (file_format, source, len(expected))
+    assert rows == expected
 
 
 def test_openai_usage_dashboard_csv_gives_the_same_rows(ingest, write_file):
@@ -211,93 +166,6 @@ def test_openai_usage_dashboard_csv_gives_the_same_rows(ingest, write_file):
 
     assert (result.format, result.source) == ("csv", "openai_usage")
     assert rows == OPENAI_ROWS
-
-
-# Langfuse --------------------------------------------------------------------------------------
-
-LANGFUSE_ROWS = [
-    canonical_row(
-        # usage_details kinds are disjoint: input 900 + input_cached_tokens 1100.
-        row_no=0,
-        timestamp=ts("2025-03-03 10:00:00"),
-        model="gpt-4o-mini",
-        input_tokens=2000,
-        output_tokens=120,
-        cache_read_tokens=1100,
-        cost_usd=0.0002895,
-        latency_ms=1250.0,
-        user="user-7",
-        feature="support-chat",
-        project="lf-prod",
-        prompt_hash=sha256(
-            json.dumps(
-                [{"role": "user", "content": "SECRET-PROMPT-LANGFUSE how do I reset my password?"}],
-                separators=(",", ":"),
-            )
-        ),
-    ),
-    canonical_row(
-        # The SPAN on line 2 is skipped. Anthropic keys; latency in seconds; WARNING is a
-        # success; without trace_name the observation name is the feature.
-        row_no=2,
-        timestamp=ts("2025-03-03 10:05:00"),
-        model="claude-sonnet-4-5",
-        input_tokens=6350,
-        output_tokens=400,
-        cache_read_tokens=5000,
-        cache_write_tokens=1200,
-        cost_usd=0.012,
-        latency_ms=8500.0,
-        user="user-8",
-        feature="summarise-doc",
-        project="lf-prod",
-        prompt_hash=sha256("SECRET-PROMPT-LANGFUSE summarise the attached 40-page contract"),
-    ),
-    canonical_row(
-        # input already included the cached tokens: total = input + output shows it.
-        row_no=3,
-        timestamp=ts("2025-03-03 10:10:00"),
-        model="gpt-4o-mini",
-        input_tokens=2000,
-        output_tokens=100,
-        cache_read_tokens=1500,
-        cost_usd=0.00024,
-        feature="ticket-triage",
-        project="lf-prod",
-    ),
-    canonical_row(
-        # level ERROR; no usage_details: zero tokens; no cost.
-        row_no=4,
-        timestamp=ts("2025-03-03 10:20:00"),
-        model="gpt-4o",
-        input_tokens=0,
-        output_tokens=0,
-        latency_ms=300.0,
-        status="error",
-        user="user-7",
-        feature="support-chat",
-        project="lf-prod",
-    ),
-    canonical_row(
-        # The EVENT on line 6 is skipped. A zero total_cost for 790 tokens: not priced.
-        row_no=6,
-        timestamp=ts("2025-03-03 10:30:00"),
-        model="my-finetuned-llama",
-        input_tokens=700,
-        output_tokens=90,
-        latency_ms=2000.0,
-        user="user-9",
-        feature="support-chat",
-        project="lf-prod",
-    ),
-]
-
-
-def test_langfuse_generations_map_usage_details_latency_and_level(ingest):
-    result, rows = ingest(SAMPLES / "langfuse_observations.jsonl")
-
-    assert (result.format, result.source, result.rows) == ("jsonl", "langfuse", 5)
-    assert rows == LANGFUSE_ROWS
 
 
 def test_langfuse_parquet_with_nested_usage_details_gives_the_same_rows(ingest, tmp_path):
@@ -342,73 +210,6 @@ def test_langfuse_parquet_with_nested_usage_details_gives_the_same_rows(ingest, 
     assert rows == LANGFUSE_ROWS
 
 
-# Helicone --------------------------------------------------------------------------------------
-
-
-def test_helicone_requests_map_provider_cache_status_and_properties(ingest):
-    bodies = csv_column("helicone_requests.csv", "request_body")
-    result, rows = ingest(SAMPLES / "helicone_requests.csv")
-
-    assert (result.format, result.source, result.rows) == ("csv", "helicone", 4)
-    assert rows == [
-        canonical_row(
-            # OpenAI counts the 1024 cached tokens inside prompt_tokens.
-            row_no=0,
-            timestamp=ts("2025-03-04 08:00:00"),
-            model="gpt-4o-2024-08-06",
-            provider="openai",
-            input_tokens=2048,
-            output_tokens=300,
-            cache_read_tokens=1024,
-            cost_usd=0.00812,
-            latency_ms=2310.0,
-            user="shopper-55",
-            feature="checkout-assistant",
-            project="web-shop",
-            prompt_hash=sha256(bodies[0]),
-        ),
-        canonical_row(
-            # Anthropic counts them beside it: 180 + 4000 + 600.
-            row_no=1,
-            timestamp=ts("2025-03-04 08:01:00"),
-            model="claude-sonnet-4-5-20250929",
-            provider="anthropic",
-            input_tokens=4780,
-            output_tokens=650,
-            cache_read_tokens=4000,
-            cache_write_tokens=600,
-            cost_usd=0.01608,
-            latency_ms=5000.0,
-            user="dev-3",
-            feature="code-review",
-            prompt_hash=sha256(bodies[1]),
-        ),
-        canonical_row(
-            # HTTP 429 is an error.
-            row_no=2,
-            timestamp=ts("2025-03-04 08:02:00"),
-            model="gpt-4o-2024-08-06",
-            provider="openai",
-            input_tokens=0,
-            output_tokens=0,
-            cost_usd=0.0,
-            latency_ms=150.0,
-            status="error",
-            user="shopper-56",
-        ),
-        canonical_row(
-            row_no=3,
-            timestamp=ts("2025-03-04 08:03:00"),
-            model="gpt-4o-mini",
-            provider="openai",
-            input_tokens=1200,
-            output_tokens=0,
-            latency_ms=8000.0,
-            status="error",
-        ),
-    ]
-
-
 def test_helicone_parquet_export_is_recognised_by_its_columns(ingest, tmp_path):
     table = pa.table(
         {
@@ -431,17 +232,9 @@ def test_helicone_parquet_export_is_recognised_by_its_columns(ingest, tmp_path):
     result, rows = ingest(src)
 
     assert result.source == "helicone"
+    # No provider column: a claude model counts its cache tokens beside.
     assert rows == [
-        canonical_row(
-            # No provider column: a claude model counts its cache tokens beside.
-            row_no=0,
-            timestamp=ts("2025-03-04 08:00:00"),
-            model="claude-3-5-haiku-20241022",
-            input_tokens=1000,
-            output_tokens=10,
-            cache_read_tokens=900,
-            cost_usd=0.0004,
-            latency_ms=640.0,
-            feature="autocomplete",
-        )
-    ]
+        row(0, "2025-03-04 08:00:00", "claude-3-5-haiku-20241022", input_tokens=1000,
+            output_tokens=10, cache_read_tokens=900, cost_usd=0.0004, latency_ms=640.0,
+            feature="autocomplete")
+    ]  # fmt: skip
