@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from netra.api.deps import CurrentUser, Res
 from netra.auth import sessions
 from netra.config import Settings
+from netra.db import users
 from netra.errors import InvalidInput, NotFound, Unauthorized
 from netra.runtime.bus import Delivery
 
@@ -139,4 +140,4 @@ async def oauth_exchange(body: ExchangeBody) -> None:
 
 @router.get("/me")
 async def me(principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return await resources.db.read(lambda conn: sessions.user_json(conn, principal.user_id))
+    return await resources.db.read(lambda conn: users.user_json(conn, principal.user_id))
