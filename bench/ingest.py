@@ -1,7 +1,7 @@
 """Ingestion benchmark: 10M canonical rows from Parquet and from CSV, speed and peak memory.
 
 Generates (once, cached under ``bench/out/``) the demo dataset with
-``netra.analytics.demo.write_demo`` as a canonical Parquet file (without the derived
+``netra.analytics.demo.generator.write_demo`` as a canonical Parquet file (without the derived
 ``prompt_key`` of a stored dataset), and the same rows as a canonical CSV (ISO timestamps,
 ``true``/``false``). Then, for each file, runs ``ingest_file`` in a child process and
 reports
@@ -41,7 +41,7 @@ OUT = Path(__file__).parent / "out"
 def generate(rows: int, seed: int) -> tuple[Path, Path]:
     """The canonical Parquet and CSV files of ``rows`` demo rows (cached by size and seed):
     the demo's columns without the ``prompt_key`` a stored dataset adds, as uploads have."""
-    from netra.analytics.demo import write_demo
+    from netra.analytics.demo.generator import write_demo
 
     OUT.mkdir(parents=True, exist_ok=True)
     parquet = OUT / f"canonical-{rows}-{seed}.parquet"
@@ -67,7 +67,7 @@ def generate(rows: int, seed: int) -> tuple[Path, Path]:
 
 def canonical_copy(stored: Path, dest: Path) -> None:
     """The canonical columns of the stored dataset ``stored``, written as the demo writes."""
-    from netra.analytics.dataset_file import WRITE_OPTIONS
+    from netra.analytics.ingest.writer import WRITE_OPTIONS
     from netra.analytics.schema import COLUMN_NAMES
 
     source = pq.ParquetFile(stored)
@@ -88,7 +88,7 @@ def checksum(path: Path) -> tuple[int, int]:
 
 def ingest_child(src: str, dest: str) -> None:
     """In the child: ingest and print the result and the wall time as JSON."""
-    from netra.analytics.ingest import ingest_file
+    from netra.analytics.ingest.pipeline import ingest_file
 
     started = time.perf_counter()
     result = ingest_file(Path(src), Path(dest))

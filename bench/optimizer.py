@@ -1,7 +1,7 @@
 """Optimizer benchmark: the full analysis of N demo rows, wall time and CPU seconds.
 
-For each size, writes the demo dataset (``netra.analytics.demo.write_demo``) into a
-temporary directory, then times ``netra.analytics.analyses.analyze`` — summary, every
+For each size, writes the demo dataset (``netra.analytics.demo.generator.write_demo``) into a
+temporary directory, then times ``analyze`` (``bench/analysis.py``) — summary, every
 spend breakdown, daily trend, feature growth, anomalies, latency percentiles and every
 recommendation with the combined saving — ``--repeat`` times, and once more stage by stage
 over one connection (what ``analyze`` does), to show where the time goes.
@@ -26,14 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from analysis import analyze
 
-from netra.analytics import cells, savings
-from netra.analytics.analyses import analyze
-from netra.analytics.breakdowns import BREAKDOWNS, daily_trend, feature_growth, spend_breakdown
-from netra.analytics.dataset import open_dataset
-from netra.analytics.demo import write_demo
-from netra.analytics.findings import anomalies, latency_percentiles
-from netra.analytics.summary import summarize
+from netra.analytics.analyses import cells, savings
+from netra.analytics.analyses.breakdowns import (
+    BREAKDOWNS,
+    daily_trend,
+    feature_growth,
+    spend_breakdown,
+)
+from netra.analytics.analyses.findings import anomalies, latency_percentiles
+from netra.analytics.analyses.summary import summarize
+from netra.analytics.connection import open_dataset
+from netra.analytics.demo.generator import write_demo
 
 
 def timed(action: Callable[..., Any], *args: Any) -> tuple[float, float]:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -24,32 +23,12 @@ from pydantic import (
 )
 from pydantic_core import to_json
 
+from netra.clock import rfc3339, utc_now
+
 PROTOCOL = "netra.v1"
 REQUEST_ID_MAX = 128
 MESSAGE_MAX = 16_000
 SEQ_MAX = 2**31 - 1  # the event log's seq is a 32-bit integer column
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything is stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def rfc3339(moment: datetime | None) -> str | None:
-    """``2026-11-21T10:00:00.123Z``: UTC, milliseconds; naive values are taken as UTC."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 # --- client messages -------------------------------------------------------------------
@@ -173,10 +152,6 @@ class AgentCompleted(_Data):
     output: Any
 
 
-class MessageDelta(_Data):
-    text: str
-
-
 class RunResumed(_Data):
     agent: str | None
     attempt: int
@@ -212,7 +187,6 @@ EVENT_TYPES: dict[type[_Data], str] = {
     ToolExecuting: "tool_executing",
     ToolCompleted: "tool_completed",
     AgentCompleted: "agent_completed",
-    MessageDelta: "message_delta",
     RunResumed: "run_resumed",
     RunCompleted: "run_completed",
     RunFailed: "run_failed",
@@ -226,7 +200,6 @@ RunEventData = (
     | ToolExecuting
     | ToolCompleted
     | AgentCompleted
-    | MessageDelta
     | RunResumed
     | RunCompleted
     | RunFailed

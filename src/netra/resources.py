@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from netra.agents import build_agents
 from netra.config import Settings
-from netra.datasets import Datasets
+from netra.dataset_store import Datasets
 from netra.db import Database
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus

@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import insert, select
 
+from netra.clock import utc_now
 from netra.db.runs import events_after
 from netra.db.tables import Run, RunEvent, Thread, User
 from netra.protocol import (
@@ -14,7 +15,6 @@ from netra.protocol import (
     Response,
     RunCancelled,
     RunCompleted,
-    utc_now,
 )
 from netra.runtime.bus import MemoryBus
 from netra.runtime.events import Emitter

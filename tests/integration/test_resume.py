@@ -18,12 +18,14 @@ from sqlalchemy import insert, select
 from netra.agents import build_agents
 from netra.agents.state import RunState
 from netra.agents.triage import classify
+from netra.clock import utc_now
 from netra.config import Settings
-from netra.datasets import Datasets
+from netra.dataset_store import Datasets
 from netra.db import Database, threads
 from netra.db import runs as run_rows
 from netra.db.tables import Run, User
-from netra.protocol import RunStarted, encode, new_id, utc_now
+from netra.ids import new_id
+from netra.protocol import RunStarted, encode
 from netra.runtime.bus import MemoryBus
 from netra.runtime.context import DatasetRef, RunContext
 from netra.runtime.events import Emitter

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from netra.agents import tools
-from netra.analytics.demo import write_demo
-from netra.analytics.summary import summarize
+from netra.analytics.analyses.summary import summarize
+from netra.analytics.demo.generator import write_demo
 from netra.runtime.context import DatasetRef
 
 

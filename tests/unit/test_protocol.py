@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from netra.clock import rfc3339
 from netra.protocol import (
     AgentStarted,
     Error,
@@ -13,7 +14,6 @@ from netra.protocol import (
     Subscribe,
     encode,
     parse_client,
-    rfc3339,
 )
 
 

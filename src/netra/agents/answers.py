@@ -12,7 +12,7 @@ from typing import Any
 
 from netra.agents.money import count, percent, usd
 from netra.agents.state import RunState
-from netra.protocol import rfc3339
+from netra.clock import rfc3339
 from netra.runtime.context import RunContext
 
 TOP_ROWS = 5

@@ -6,6 +6,13 @@ run them in a worker thread. This list is the public API the agents' tools use.
 The engine (DuckDB, pyarrow, numpy and the price catalog: ~100 MiB) is imported on first
 use, not with the server: a server that only ever chats never loads it. Callers touch these
 names inside their worker thread, so the one-time import never blocks the event loop.
+
+The engine's layout: ``schema`` (the stored usage record), ``connection`` (opening a stored
+dataset for analysis), ``result`` (what every analysis returns); ``ingest/`` (usage files in:
+formats, exports and their mapping, the pipeline, the dataset file writer, prompt keys);
+``prices/`` (the catalog, pricing a dataset, cheaper siblings); ``analyses/`` (summary,
+breakdowns, findings, savings and their cells, recommendations); ``demo/`` (the demo company
+and its generated data).
 """
 
 from __future__ import annotations
@@ -16,37 +23,31 @@ from typing import TYPE_CHECKING, Any
 # public name -> (module, attribute). No public name is also a submodule's name: once a
 # submodule is imported, Python sets it as the package attribute of that name.
 _WHERE = {
-    "Analysis": "analyses",
-    "analyze": "analyses",
-    "open_dataset": "dataset",
-    "daily_trend": "breakdowns",
-    "feature_growth": "breakdowns",
-    "spend_breakdown": "breakdowns",
-    "user_cost": "breakdowns",
-    "cheapest_model": "catalog",
-    "resolve_model": "catalog",
-    "search_catalog": "catalog",
-    "write_demo": "demo",
-    "anomalies": "findings",
-    "latency_percentiles": "findings",
-    "IngestResult": "ingest",
-    "ingest_cli": "ingest",
-    "ingest_file": "ingest",
-    "recommend": "recommendations",
-    "DatasetSummary": "summary",
-    "summarize": "summary",
+    "open_dataset": "connection",
+    "daily_trend": "analyses.breakdowns",
+    "feature_growth": "analyses.breakdowns",
+    "spend_breakdown": "analyses.breakdowns",
+    "user_cost": "analyses.breakdowns",
+    "anomalies": "analyses.findings",
+    "latency_percentiles": "analyses.findings",
+    "recommend": "analyses.recommendations",
+    "DatasetSummary": "analyses.summary",
+    "summarize": "analyses.summary",
+    "write_demo": "demo.generator",
+    "IngestResult": "ingest.pipeline",
+    "ingest_file": "ingest.pipeline",
+    "cheapest_model": "prices.catalog",
+    "resolve_model": "prices.catalog",
+    "search_catalog": "prices.catalog",
 }
 _ATTRIBUTE = {"recommend": "recommendations", "resolve_model": "resolve"}
 __all__ = [
-    "Analysis",
     "DatasetSummary",
     "IngestResult",
-    "analyze",
     "anomalies",
     "cheapest_model",
     "daily_trend",
     "feature_growth",
-    "ingest_cli",
     "ingest_file",
     "latency_percentiles",
     "open_dataset",
@@ -60,16 +61,20 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from netra.analytics.analyses import Analysis, analyze
-    from netra.analytics.breakdowns import daily_trend, feature_growth, spend_breakdown, user_cost
-    from netra.analytics.catalog import cheapest_model, search_catalog
-    from netra.analytics.catalog import resolve as resolve_model
-    from netra.analytics.dataset import open_dataset
-    from netra.analytics.demo import write_demo
-    from netra.analytics.findings import anomalies, latency_percentiles
-    from netra.analytics.ingest import IngestResult, ingest_cli, ingest_file
-    from netra.analytics.recommendations import recommendations as recommend
-    from netra.analytics.summary import DatasetSummary, summarize
+    from netra.analytics.analyses.breakdowns import (
+        daily_trend,
+        feature_growth,
+        spend_breakdown,
+        user_cost,
+    )
+    from netra.analytics.analyses.findings import anomalies, latency_percentiles
+    from netra.analytics.analyses.recommendations import recommendations as recommend
+    from netra.analytics.analyses.summary import DatasetSummary, summarize
+    from netra.analytics.connection import open_dataset
+    from netra.analytics.demo.generator import write_demo
+    from netra.analytics.ingest.pipeline import IngestResult, ingest_file
+    from netra.analytics.prices.catalog import cheapest_model, search_catalog
+    from netra.analytics.prices.catalog import resolve as resolve_model
 
 
 def __getattr__(name: str) -> Any:

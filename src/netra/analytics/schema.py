@@ -3,7 +3,7 @@
 Every dataset, whatever file or export it came from, is stored as one Parquet file with
 exactly the columns of ``STORED_COLUMNS``, in this order: the canonical ``COLUMNS`` and the
 derived ``prompt_key`` (``prompt_keys``). Ingestion and the demo generator write it
-(``dataset_file``); the analyses read it. Values are normalised on the way in:
+(``ingest.writer``); the analyses read it. Values are normalised on the way in:
 
 - ``timestamp`` is UTC (naive ``TIMESTAMP``), ``row_no`` is the 0-based position in the
   source file (the tie-breaker for "the first request" of a group);
@@ -64,7 +64,7 @@ _ARROW_TYPES: Final = {
 }
 # The stored file's Arrow schema.
 SCHEMA: Final = pa.schema([(name, _ARROW_TYPES[kind]) for name, kind in STORED_COLUMNS])
-# Low-cardinality text columns, dictionary-encoded when stored (``dataset_file``).
+# Low-cardinality text columns, dictionary-encoded when stored (``ingest.writer``).
 DICTIONARY_COLUMNS: Final = [
     "model",
     "provider",

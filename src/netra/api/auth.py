@@ -12,6 +12,7 @@ from netra.auth import sessions
 from netra.auth.attempts import Attempts
 from netra.auth.passwords import check_new_password
 from netra.config import Settings
+from netra.db import users
 from netra.errors import InvalidCredentials, InvalidInput, NotFound, Unauthorized
 from netra.runtime.bus import Delivery
 
@@ -165,4 +166,4 @@ async def oauth_exchange(body: ExchangeBody) -> None:
 
 @router.get("/me")
 async def me(principal: CurrentUser, resources: Res) -> dict[str, Any]:
-    return await resources.db.read(lambda conn: sessions.user_json(conn, principal.user_id))
+    return await resources.db.read(lambda conn: users.user_json(conn, principal.user_id))

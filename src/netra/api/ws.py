@@ -28,6 +28,7 @@ from netra.auth.sessions import Principal, authenticate
 from netra.db import runs as run_rows
 from netra.db.tables import Session
 from netra.errors import NetraError, Unauthorized
+from netra.ids import new_id
 from netra.protocol import (
     PROTOCOL,
     TERMINAL_TYPES,
@@ -40,7 +41,6 @@ from netra.protocol import (
     StopAgent,
     Subscribe,
     encode,
-    new_id,
     parse_client,
 )
 from netra.resources import Resources

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection
 
 from netra.auth.passwords import hash_password, verify_password
 from netra.auth.tokens import (
@@ -21,11 +21,12 @@ from netra.auth.tokens import (
     new_refresh_token,
     read_access_token,
 )
+from netra.clock import as_utc, utc_now
 from netra.config import Settings
-from netra.db import Database
-from netra.db.tables import RefreshToken, Session, User
+from netra.db import Database, users
+from netra.db import sessions as session_rows
 from netra.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
-from netra.protocol import as_utc, new_id, rfc3339, utc_now
+from netra.ids import new_id
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -62,30 +63,18 @@ async def register(
     password_hash = await hash_password(password)
 
     def unit(conn: Connection) -> dict[str, Any]:
-        if conn.scalar(select(User.id).where(User.email == email)) is not None:
+        if users.id_by_email(conn, email) is not None:
             raise EmailTaken("an account with this email already exists")
         user_id = new_id()
-        conn.execute(
-            insert(User),
-            {
-                "id": user_id,
-                "email": email,
-                "name": (name or email.split("@")[0]).strip()[:200] or email.split("@")[0],
-                "password_hash": password_hash,
-                "created_at": utc_now(),
-            },
-        )
+        display = (name or email.split("@")[0]).strip()[:200] or email.split("@")[0]
+        users.add(conn, user_id, email, display, password_hash, utc_now())
         return _open_session(conn, settings, user_id)
 
     return await db.write(unit)
 
 
 async def login(db: Database, settings: Settings, email: str, password: str) -> dict[str, Any]:
-    row = await db.read(
-        lambda conn: conn.execute(
-            select(User.id, User.password_hash).where(User.email == email.strip().lower())
-        ).first()
-    )
+    row = await db.read(lambda conn: users.credentials(conn, email.strip().lower()))
     ok = await verify_password(row.password_hash if row else None, password)
     if row is None or not ok:
         raise InvalidCredentials("wrong email or password")
@@ -97,30 +86,12 @@ async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[
 
     def unit(conn: Connection) -> dict[str, Any] | tuple[str, str]:
         now = utc_now()
-        row = conn.execute(
-            select(
-                RefreshToken.session_id,
-                RefreshToken.used_at,
-                Session.user_id,
-                Session.revoked_at,
-                Session.expires_at,
-            )
-            .join(Session, Session.id == RefreshToken.session_id)
-            .where(RefreshToken.token_hash == token_hash)
-        ).first()
+        row = session_rows.refresh_token(conn, token_hash)
         if row is None or row.revoked_at is not None or as_utc(row.expires_at) <= now:
             raise Unauthorized("the refresh token is not valid")
-        claimed = conn.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == token_hash, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if claimed.rowcount != 1:  # used before: someone replayed it; end the session
-            conn.execute(
-                update(Session)
-                .where(Session.id == row.session_id)
-                .values(revoked_at=now, revoked_reason="refresh_token_reuse")
-            )
+        if not session_rows.claim_refresh_token(conn, token_hash, now):
+            # used before: someone replayed it; end the session
+            session_rows.revoke(conn, row.session_id, now, "refresh_token_reuse")
             return (row.user_id, row.session_id)  # commit the revocation, then refuse
         return _issue_pair(conn, settings, row.user_id, row.session_id)
 
@@ -131,56 +102,25 @@ async def refresh(db: Database, settings: Settings, refresh_token: str) -> dict[
 
 
 async def logout(db: Database, session_id: str) -> None:
-    await db.write(
-        lambda conn: conn.execute(
-            update(Session)
-            .where(Session.id == session_id, Session.revoked_at.is_(None))
-            .values(revoked_at=utc_now(), revoked_reason="logout")
-        )
-    )
+    await db.write(lambda conn: session_rows.revoke_open(conn, session_id, utc_now(), "logout"))
 
 
 async def authenticate(db: Database, settings: Settings, token: str) -> Principal:
     """Verify an access token and that its session is still open."""
     claims = read_access_token(settings.signing_key(), token)
     revoked = await db.read(
-        lambda conn: conn.execute(
-            select(Session.revoked_at).where(
-                Session.id == claims.session_id, Session.user_id == claims.user_id
-            )
-        ).first()
+        lambda conn: session_rows.revoked_at(conn, claims.session_id, claims.user_id)
     )
     if revoked is None or revoked[0] is not None:
         raise Unauthorized("the session has ended")
     return Principal(claims.user_id, claims.session_id, claims.expires_at)
 
 
-def user_json(conn: Connection, user_id: str) -> dict[str, Any]:
-    row = conn.execute(
-        select(User.id, User.email, User.name, User.created_at).where(User.id == user_id)
-    ).one()
-    return {
-        "id": row.id,
-        "email": row.email,
-        "name": row.name,
-        "created_at": rfc3339(row.created_at),
-    }
-
-
 def _open_session(conn: Connection, settings: Settings, user_id: str) -> dict[str, Any]:
     now = utc_now()
     session_id = new_id()
-    conn.execute(
-        insert(Session),
-        {
-            "id": session_id,
-            "user_id": user_id,
-            "created_at": now,
-            "expires_at": now + timedelta(seconds=settings.refresh_token_ttl_s),
-            "revoked_at": None,
-            "revoked_reason": None,
-        },
-    )
+    expires_at = now + timedelta(seconds=settings.refresh_token_ttl_s)
+    session_rows.add(conn, session_id, user_id, now, expires_at)
     return _issue_pair(conn, settings, user_id, session_id)
 
 
@@ -188,18 +128,9 @@ def _issue_pair(
     conn: Connection, settings: Settings, user_id: str, session_id: str
 ) -> dict[str, Any]:
     refresh_token = new_refresh_token()
-    conn.execute(
-        insert(RefreshToken),
-        {
-            "token_hash": hash_refresh_token(refresh_token),
-            "session_id": session_id,
-            "created_at": utc_now(),
-            "used_at": None,
-        },
-    )
-    user = conn.execute(select(User.id, User.email, User.name).where(User.id == user_id)).one()
+    session_rows.add_refresh_token(conn, hash_refresh_token(refresh_token), session_id, utc_now())
     return {
-        "user": {"id": user.id, "email": user.email, "name": user.name},
+        "user": users.brief_json(conn, user_id),
         "access_token": issue_access_token(
             settings.signing_key(), user_id, session_id, settings.access_token_ttl_s
         ),

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
+from netra.clock import rfc3339
 from netra.db.tables import Dataset
 from netra.errors import NotFound
-from netra.protocol import rfc3339
 
 
 def dataset_json(row: Any) -> dict[str, Any]:

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select
 
+from netra.clock import rfc3339
 from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Report, Run, RunEvent
 from netra.errors import NotFound, NotReady
-from netra.protocol import rfc3339
 
 
 def run_json(row: Any) -> dict[str, Any]:

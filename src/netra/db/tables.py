@@ -27,7 +27,6 @@ ACTIVE_STATUSES = ("queued", "running")
 # The same as SQL, with literal values: a statement using it compiles once (an IN over
 # bound values is rendered again at every execution).
 RUN_IS_ACTIVE = text("status IN ('queued', 'running')")
-TERMINAL_STATUSES = ("completed", "failed", "cancelled")
 
 Id = String(36)
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from netra.clock import rfc3339, utc_now
 from netra.db.tables import Message, Thread
 from netra.errors import NotFound
-from netra.protocol import new_id, rfc3339, utc_now
+from netra.ids import new_id
 
 DEFAULT_TITLE = "New conversation"
 _insert_thread = insert(Thread)

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netra.protocol import AgentThinking, RunEventData, ToolCompleted, ToolExecuting, new_id
+from netra.ids import new_id
+from netra.protocol import (
+    AgentThinking,
+    RunEventData,
+    ToolCompleted,
+    ToolExecuting,
+)
 from netra.runtime.events import Emitter
 
 # A tool is a plain async function ``tool(ctx, **typed_args) -> result``.

@@ -19,10 +19,16 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, update
 
+from netra.clock import utc_now
 from netra.db import Database, Rows
 from netra.db.runs import insert_event, last_seq
 from netra.db.tables import RUN_IS_ACTIVE, Run
-from netra.protocol import TERMINAL_TYPES, RunEventData, encode, event_type, utc_now
+from netra.protocol import (
+    TERMINAL_TYPES,
+    RunEventData,
+    encode,
+    event_type,
+)
 from netra.runtime.bus import Bus, Delivery
 
 # Extra writes a terminal event commits with it (assistant message, report).

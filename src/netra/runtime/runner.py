@@ -24,13 +24,15 @@ from sqlalchemy.exc import IntegrityError
 from netra.agents.base import Agent
 from netra.agents.state import RunState
 from netra.agents.triage import classify
+from netra.clock import utc_now
 from netra.config import Settings
-from netra.datasets import Datasets
+from netra.dataset_store import Datasets
 from netra.db import Database, threads
 from netra.db import datasets as dataset_rows
 from netra.db import runs as run_rows
 from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Run, User
 from netra.errors import NetraError, RateLimited, ThreadBusy, TooManyRuns
+from netra.ids import new_id
 from netra.protocol import (
     ErrorBody,
     Response,
@@ -40,8 +42,6 @@ from netra.protocol import (
     RunResumed,
     RunStarted,
     encode,
-    new_id,
-    utc_now,
 )
 from netra.runtime.bus import Bus, Delivery
 from netra.runtime.context import DatasetRef, RunContext

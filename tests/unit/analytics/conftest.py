@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from netra.analytics.dataset_file import DatasetWriter
-from netra.analytics.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.ingest.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.ingest.writer import DatasetWriter
 from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 # Values of the canonical columns a test row does not state (schema.py defaults).

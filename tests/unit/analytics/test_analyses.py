@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from netra.analytics.analyses import analyze
-from netra.analytics.breakdowns import BREAKDOWNS, daily_trend, feature_growth, spend_breakdown
-from netra.analytics.demo import write_demo
-from netra.analytics.findings import anomalies, latency_percentiles
-from netra.analytics.recommendations import recommendations
-from netra.analytics.summary import summarize
+from bench.analysis import analyze
+
+from netra.analytics.analyses.breakdowns import (
+    BREAKDOWNS,
+    daily_trend,
+    feature_growth,
+    spend_breakdown,
+)
+from netra.analytics.analyses.findings import anomalies, latency_percentiles
+from netra.analytics.analyses.recommendations import recommendations
+from netra.analytics.analyses.summary import summarize
+from netra.analytics.demo.generator import write_demo
 from tests.unit.analytics.conftest import UsageFile
 
 

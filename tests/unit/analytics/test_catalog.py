@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netra.analytics.catalog import CAPABILITIES, cheapest_model, search_catalog
+from netra.analytics.prices.catalog import CAPABILITIES, cheapest_model, search_catalog
 from netra.errors import InvalidInput
 
 

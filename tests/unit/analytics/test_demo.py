@@ -8,10 +8,10 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
+from bench.analysis import analyze
 
-from netra.analytics import demo
-from netra.analytics.analyses import analyze
-from netra.analytics.demo import write_demo
+from netra.analytics.demo import generator as demo
+from netra.analytics.demo.generator import write_demo
 from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 PRICING_DAY = date(2026, 1, 15)

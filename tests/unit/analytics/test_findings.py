@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from netra.analytics.findings import anomalies, latency_percentiles
+from netra.analytics.analyses.findings import anomalies, latency_percentiles
 from netra.errors import InvalidInput
 from tests.unit.analytics.conftest import UsageFile
 

@@ -10,9 +10,9 @@ import pytest
 from genai_prices import Usage, calc_price, data_snapshot
 from genai_prices.types import TieredPrices
 
-from netra.analytics import catalog
-from netra.analytics.dataset import open_dataset
-from netra.analytics.summary import summarize
+from netra.analytics.analyses.summary import summarize
+from netra.analytics.connection import open_dataset
+from netra.analytics.prices import catalog
 from tests.unit.analytics.conftest import UsageFile
 
 PRICING_DAY = date(2026, 1, 15)

@@ -14,10 +14,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics import prompt_keys
-from netra.analytics.dataset_file import REPEATED_SHORT_KEYS
-from netra.analytics.demo import write_demo
-from netra.analytics.recommendations import recommendations
+from netra.analytics.analyses.recommendations import recommendations
+from netra.analytics.demo.generator import write_demo
+from netra.analytics.ingest import prompt_keys
+from netra.analytics.ingest.writer import REPEATED_SHORT_KEYS
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_recommendations import _at, _file, _kind
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from netra.analytics.recommendations import Recommendation, recommendations
+from netra.analytics.analyses.recommendations import Recommendation, recommendations
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_pricing import _assert_catalog_prices
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from netra.analytics import catalog
-from netra.analytics.siblings import load_families, sibling_of
+from netra.analytics.prices import catalog
+from netra.analytics.prices.siblings import load_families, sibling_of
 
 
 @pytest.mark.parametrize(

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from netra.analytics.breakdowns import (
+from netra.analytics.analyses.breakdowns import (
     BREAKDOWNS,
     daily_trend,
     feature_growth,
     spend_breakdown,
     user_cost,
 )
-from netra.analytics.dataset import open_dataset
-from netra.analytics.summary import period_days, summarize
+from netra.analytics.analyses.summary import period_days, summarize
+from netra.analytics.connection import open_dataset
 from netra.errors import InvalidInput
 from tests.unit.analytics.conftest import UsageFile
 

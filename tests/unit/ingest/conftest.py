@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from netra.analytics.ingest import IngestResult, ingest_file
+from netra.analytics.ingest.pipeline import IngestResult, ingest_file
 from netra.analytics.schema import COLUMN_NAMES
 
 SAMPLES = Path(__file__).parent / "samples"

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics import prompt_keys
+from netra.analytics.ingest import prompt_keys
 from netra.analytics.schema import STORED_COLUMNS
 
 from .conftest import SAMPLES, canonical_row, read_rows, ts

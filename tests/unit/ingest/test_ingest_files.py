@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from netra.analytics.ingest import ingest_cli, ingest_file
+from netra.analytics.ingest.pipeline import ingest_file
+from netra.cli.ingest import ingest_with_progress
 
 from .conftest import SAMPLES, read_rows
 
@@ -93,7 +94,7 @@ def test_progress_reports_bytes_up_to_the_file_size(tmp_path):
 def test_the_cli_hook_shows_progress_and_returns_the_result(tmp_path, capsys):
     dest = tmp_path / "d.parquet"
 
-    result = ingest_cli(SAMPLES / "canonical.csv", dest)
+    result = ingest_with_progress(SAMPLES / "canonical.csv", dest)
 
     assert (result.rows, result.source) == (4, "canonical")
     assert len(read_rows(dest)) == 4

@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from netra.analytics import formats
-from netra.analytics.ingest import ingest_file
+from netra.analytics.ingest import formats
+from netra.analytics.ingest.pipeline import ingest_file
 from netra.errors import InvalidDataset
 
 from .conftest import SAMPLES

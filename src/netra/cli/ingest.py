@@ -9,13 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
-
 from netra import analytics
 from netra.config import Settings
-from netra.datasets import Datasets
-from netra.db import Database
-from netra.db.tables import User
+from netra.dataset_store import Datasets
+from netra.db import Database, users
 from netra.errors import InvalidDataset
 
 
@@ -25,16 +22,14 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
         return 2
     db = Database(settings.sqlalchemy_url)
     try:
-        user_id = await db.read(
-            lambda conn: conn.scalar(select(User.id).where(User.email == email.strip().lower()))
-        )
+        user_id = await db.read(lambda conn: users.id_by_email(conn, email.strip().lower()))
         if user_id is None:
             print(f"netra ingest: no account with the email {email}", file=sys.stderr)
             return 2
         datasets = Datasets(db, settings.datasets_dir)
         try:
             dataset = await datasets.import_file(
-                user_id, file, name or file.name, ingest=analytics.ingest_cli
+                user_id, file, name or file.name, ingest=ingest_with_progress
             )
         except InvalidDataset as exc:
             where = ", ".join(f"{key} {value}" for key, value in exc.details.items())
@@ -51,3 +46,36 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
         f"${dataset['total_cost_usd']:,.2f})"
     )
     return 0
+
+
+def ingest_with_progress(src: Path, dest: Path) -> analytics.IngestResult:
+    """``analytics.ingest_file`` with a ``rich`` progress bar on the terminal."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    src = Path(src)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    ) as bar:
+        task = bar.add_task(f"Ingesting {src.name}", total=src.stat().st_size)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = analytics.ingest_file(src, dest, progress=update)
+        bar.update(
+            task,
+            description=f"Ingested {src.name}: {result.rows:,} rows ({result.source}, "
+            f"{result.format})",
+        )
+    return result

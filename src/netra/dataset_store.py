@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from netra import analytics
+from netra.clock import utc_now
 from netra.db import Database
 from netra.db import datasets as rows
-from netra.protocol import new_id, utc_now
+from netra.ids import new_id
 
 
 class Datasets:

@@ -2,7 +2,7 @@
 
 Every figure is a sum of ``cost`` (billed or catalog-priced; unpriced rows add nothing and
 are counted in ``unpriced_requests``), ``requests`` and tokens over the rows of a key, read
-from the ``spend``, ``user_spend`` and ``row_spend`` relations (``dataset`` module). Days
+from the ``spend``, ``user_spend`` and ``row_spend`` relations (``connection`` module). Days
 are UTC dates.
 """
 
@@ -14,7 +14,7 @@ from typing import Final, NamedTuple
 
 import duckdb
 
-from netra.analytics.dataset import Source, connect
+from netra.analytics.connection import Source, connect
 from netra.analytics.result import Result, usd
 from netra.analytics.schema import DIMENSIONS
 from netra.errors import InvalidInput

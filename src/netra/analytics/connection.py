@@ -33,7 +33,7 @@ from datetime import date
 
 import duckdb
 
-from netra.analytics.pricing import register_usage
+from netra.analytics.prices.pricing import register_usage
 
 Source = str | os.PathLike[str] | duckdb.DuckDBPyConnection
 

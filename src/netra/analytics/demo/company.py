@@ -1,4 +1,4 @@
-"""The demo company: its models and its features, as ``demo.write_demo`` draws them.
+"""The demo company: its models and its features, as ``generator.write_demo`` draws them.
 
 Every model name is one the price catalog knows; several have a cheaper sibling
 (``siblings.toml``). Token counts are log-normal: the prompt is a shared system prompt

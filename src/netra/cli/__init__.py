@@ -1,4 +1,4 @@
-"""The ``netra`` command: serve, migrate, ingest, worker."""
+"""The ``netra`` command: serve, migrate, ingest, worker (one module per command)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ import asyncio
 import sys
 from pathlib import Path
 
-import structlog
-
-from netra.config import Settings, SettingsError, load_settings, prepare_data_dir
+from netra.config import SettingsError, load_settings, prepare_data_dir
 from netra.log import configure_logging
-
-log = structlog.get_logger("netra")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="netra", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the whole product in one process")
-    serve.add_argument("--host", help="address to listen on (NETRA_HOST, default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (NETRA_PORT, default 8000)")
+    server = commands.add_parser("serve", help="run the whole product in one process")
+    server.add_argument("--host", help="address to listen on (NETRA_HOST, default 127.0.0.1)")
+    server.add_argument("--port", type=int, help="port to listen on (NETRA_PORT, default 8000)")
     commands.add_parser("migrate", help="apply database migrations to NETRA_DATABASE_URL")
     ingest_parser = commands.add_parser("ingest", help="import a usage file for a user")
     ingest_parser.add_argument("file", type=Path)
@@ -37,36 +33,23 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, json=settings.json_logs)
 
     if args.command == "migrate":
-        return _migrate(settings)
+        from netra.cli.migrate import migrate
+
+        return migrate(settings)
     if args.command == "serve":
+        from netra.cli.serve import serve
+
         if args.host:
             settings = settings.model_copy(update={"host": args.host})
         if args.port is not None:
             settings = settings.model_copy(update={"port": args.port})
-        return _serve(settings)
+        return serve(settings)
     if args.command == "ingest":
-        from netra.ingest_command import ingest
+        from netra.cli.ingest import ingest
+        from netra.cli.migrate import migrate
 
-        _migrate(settings)
+        migrate(settings)
         return asyncio.run(ingest(settings, args.file, args.email, args.name))
-    print("netra worker: the distributed queue is not available yet", file=sys.stderr)
-    return 2
+    from netra.cli.worker import worker
 
-
-def _migrate(settings: Settings) -> int:
-    from netra.db.migrate import upgrade
-
-    upgrade(settings.sqlalchemy_url)
-    log.info("migrations.applied", database=settings.sqlalchemy_url.split("@")[-1])
-    return 0
-
-
-def _serve(settings: Settings) -> int:
-    from netra.server import run_server
-
-    _migrate(settings)
-    return run_server(settings)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return worker()

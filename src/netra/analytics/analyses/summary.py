@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from netra.analytics.dataset import Source, connect
+from netra.analytics.connection import Source, connect
 from netra.analytics.result import Result, usd
 
 

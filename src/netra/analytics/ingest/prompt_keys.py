@@ -1,7 +1,7 @@
 """The stored ``prompt_key``: a 64-bit key per (``model``, ``prompt_hash``), unique within
 its dataset, so that repeated prompts are found and grouped by key alone (``savings``).
 
-Every dataset file is written (``dataset_file.DatasetWriter``: ingestion, demo) with DuckDB's
+Every dataset file is written (``ingest.writer.DatasetWriter``: ingestion, demo) with DuckDB's
 ``hash(model, prompt_hash)`` as key, NULL without a prompt. Once the file is written,
 ``make_unique`` checks that no two different prompts share a key and, if two do (about one
 chance in 370,000 with 10 million distinct prompts), rewrites the file with exact keys: the
@@ -29,8 +29,8 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from netra.analytics.dataset_file import DatasetWriter, Footer, read_footer, repeated
-from netra.analytics.formats import quote_literal
+from netra.analytics.ingest.formats import quote_literal
+from netra.analytics.ingest.writer import DatasetWriter, Footer, read_footer, repeated
 from netra.analytics.schema import SCHEMA
 
 HASHED: Final = "CASE WHEN prompt_hash IS NOT NULL THEN hash(model, prompt_hash) END"

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from netra.analytics.formats import Column, quote_ident, quote_literal
-from netra.analytics.mapping import Mapping
+from netra.analytics.ingest.formats import Column, quote_ident, quote_literal
+from netra.analytics.ingest.mapping import Mapping
 from netra.errors import InvalidDataset
 
 SourceName = Literal["canonical", "litellm", "openai_usage", "langfuse", "helicone"]

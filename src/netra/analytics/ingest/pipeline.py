@@ -37,11 +37,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from netra.analytics import prompt_keys
-from netra.analytics.dataset_file import DatasetWriter
-from netra.analytics.exports import SourceName, detect, map_export
-from netra.analytics.formats import Format, Source, open_source, sniff
-from netra.analytics.mapping import INVALID_ROW, Mapping
+from netra.analytics.ingest import prompt_keys
+from netra.analytics.ingest.exports import SourceName, detect, map_export
+from netra.analytics.ingest.formats import Format, Source, open_source, sniff
+from netra.analytics.ingest.mapping import INVALID_ROW, Mapping
+from netra.analytics.ingest.writer import DatasetWriter
 from netra.errors import InvalidDataset
 
 Progress = Callable[[int, int], None]
@@ -108,39 +108,6 @@ def ingest_file(
     return IngestResult(rows=rows, format=cast(FormatName, fmt.value), source=name)
 
 
-def ingest_cli(src: Path, dest: Path) -> IngestResult:
-    """:func:`ingest_file` with a ``rich`` progress bar on the terminal (``netra ingest``)."""
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeRemainingColumn,
-        TransferSpeedColumn,
-    )
-
-    src = Path(src)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    ) as bar:
-        task = bar.add_task(f"Ingesting {src.name}", total=src.stat().st_size)
-
-        def update(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        result = ingest_file(src, dest, progress=update)
-        bar.update(
-            task,
-            description=f"Ingested {src.name}: {result.rows:,} rows ({result.source}, "
-            f"{result.format})",
-        )
-    return result
-
-
 def _connect(scratch: Path, memory_limit: str, threads: int) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         config={
@@ -167,7 +134,7 @@ def _write(
     """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
 
     DuckDB streams the mapped rows, with their hashed ``prompt_key``, as Arrow batches, and
-    pyarrow writes them (``dataset_file.DatasetWriter``: dictionary encoding only for the
+    pyarrow writes them (``ingest.writer.DatasetWriter``: dictionary encoding only for the
     low-cardinality text columns, as the demo data does: DuckDB's writer tries a dictionary
     for every text column, which costs more than the mapping).
     When the source has no row numbers of its own (CSV), the rows stream in file order and
@@ -300,4 +267,4 @@ def _polling(
         thread.join()
 
 
-__all__ = ["IngestResult", "ingest_cli", "ingest_file"]
+__all__ = ["IngestResult", "ingest_file"]

@@ -12,7 +12,7 @@ from typing import Final
 
 import duckdb
 
-from netra.analytics.prompt_keys import SHORT_KEY
+from netra.analytics.ingest.prompt_keys import SHORT_KEY
 
 # Providers with a batch API and its discount (DATA.md section 3).
 BATCH_DISCOUNTS: Final[dict[str, float]] = {"openai": 0.5, "anthropic": 0.5, "google": 0.5}

@@ -4,7 +4,7 @@
 
 1. it reads the distinct (``model``, ``provider``) pairs of the dataset and the largest
    input of each (a bound on the largest per-request input) from the file's footer
-   (``dataset_file``), or, from a file written without them, in one scan;
+   (``ingest.writer``), or, from a file written without them, in one scan;
 2. it resolves each pair, and the pair's cheaper sibling (``siblings.toml``, priced at the
    same provider), with the catalog's matcher: a handful of calls, never one per row;
 3. it writes table ``prices``: one row per pair × time-of-day segment × input-token band
@@ -51,10 +51,11 @@ import duckdb
 import pyarrow as pa
 from genai_prices.types import ModelInfo
 
-from netra.analytics import catalog, prompt_keys
-from netra.analytics.catalog import CatalogEntry, TokenPrices
-from netra.analytics.dataset_file import read_footer
-from netra.analytics.siblings import Family, load_families, sibling_of
+from netra.analytics.ingest import prompt_keys
+from netra.analytics.ingest.writer import read_footer
+from netra.analytics.prices import catalog
+from netra.analytics.prices.catalog import CatalogEntry, TokenPrices
+from netra.analytics.prices.siblings import Family, load_families, sibling_of
 
 # The columns of table ``prices``, in order.
 PRICE_COLUMNS: Final[tuple[tuple[str, pa.DataType], ...]] = (

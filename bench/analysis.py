@@ -1,9 +1,10 @@
-"""The full optimizer: every analysis of a dataset over one connection.
+"""The full optimizer, as the benchmark times it: every analysis of a dataset over one connection.
 
-``analyze(path)`` opens the dataset once with the ``spend`` rollup (``dataset`` module): the
-summary, breakdowns, daily trend, feature growth and anomalies read it; latency reads the
-stored rows; recommendations their own compact tables (``cells.prepare``). Each part is
-exactly what its own function returns when called on the path.
+``analyze(path)`` opens the dataset once with the ``spend`` rollup
+(``netra.analytics.connection``): the summary, breakdowns, daily trend, feature growth and
+anomalies read it; latency reads the stored rows; recommendations their own compact tables
+(``cells.prepare``). Each part is exactly what its own function returns when called on the
+path. The tests check that (``tests/unit/analytics/test_analyses.py``).
 
 Latency needs nothing the other parts build, so it runs on its own cursor in a second thread
 while the recommendations are prepared: both queries share DuckDB's worker threads, and each
@@ -16,7 +17,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
-from netra.analytics.breakdowns import (
+from netra.analytics.analyses.breakdowns import (
     BREAKDOWNS,
     Breakdown,
     DailyTrend,
@@ -25,11 +26,11 @@ from netra.analytics.breakdowns import (
     feature_growth,
     spend_breakdown,
 )
-from netra.analytics.dataset import open_dataset
-from netra.analytics.findings import Anomalies, Latency, anomalies, latency_percentiles
-from netra.analytics.recommendations import RecommendationSet, recommendations
+from netra.analytics.analyses.findings import Anomalies, Latency, anomalies, latency_percentiles
+from netra.analytics.analyses.recommendations import RecommendationSet, recommendations
+from netra.analytics.analyses.summary import DatasetSummary, summarize
+from netra.analytics.connection import open_dataset
 from netra.analytics.result import Result
-from netra.analytics.summary import DatasetSummary, summarize
 
 
 class Analysis(Result):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from netra.analytics.dataset_file import read_footer
-from netra.analytics.recommendations import recommendations
+from netra.analytics.analyses.recommendations import recommendations
+from netra.analytics.ingest.writer import read_footer
 from tests.unit.analytics.conftest import UsageFile
 from tests.unit.analytics.test_recommendations import _at, _file
 

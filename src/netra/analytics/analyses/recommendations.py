@@ -29,11 +29,11 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-from netra.analytics import cells, savings
-from netra.analytics.dataset import Source, connect
+from netra.analytics.analyses import cells, savings
+from netra.analytics.analyses.savings import Saving
+from netra.analytics.analyses.summary import period_days
+from netra.analytics.connection import Source, connect
 from netra.analytics.result import Result, usd
-from netra.analytics.savings import Saving
-from netra.analytics.summary import period_days
 
 Kind = Literal["response_cache", "model_routing", "prompt_caching", "batch_api", "error_waste"]
 Confidence = Literal["high", "medium", "low"]

@@ -36,9 +36,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from netra.analytics import catalog
-from netra.analytics.dataset_file import DatasetWriter
-from netra.analytics.demo_company import (
+from netra.analytics.demo.company import (
     AGENT,
     FEATURES,
     MAX_INPUT_TOKENS,
@@ -46,7 +44,9 @@ from netra.analytics.demo_company import (
     MODELS,
     Feature,
 )
-from netra.analytics.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.ingest.prompt_keys import make_unique, with_prompt_keys
+from netra.analytics.ingest.writer import DatasetWriter
+from netra.analytics.prices import catalog
 from netra.analytics.schema import COLUMN_NAMES, SCHEMA
 
 DAYS: Final = 42

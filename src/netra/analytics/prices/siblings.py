@@ -43,7 +43,7 @@ def versions_of(model: str) -> str:
 
 def load_families() -> tuple[Family, ...]:
     """The families of ``siblings.toml``, in file order."""
-    text = resources.files("netra.analytics").joinpath("siblings.toml").read_text("utf-8")
+    text = resources.files("netra.analytics.prices").joinpath("siblings.toml").read_text("utf-8")
     return tuple(
         Family(names=tuple(entry["models"]), sibling=entry["sibling"])
         for entry in tomllib.loads(text)["family"]

@@ -46,7 +46,7 @@ from decimal import Decimal
 
 import duckdb
 
-from netra.analytics.cells import MAX_ROUTED_INPUT_TOKENS, MAX_ROUTED_OUTPUT_TOKENS, Names
+from netra.analytics.analyses.cells import MAX_ROUTED_INPUT_TOKENS, MAX_ROUTED_OUTPUT_TOKENS, Names
 
 Part = dict[str, str | int | float | None]
 

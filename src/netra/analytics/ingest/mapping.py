@@ -43,7 +43,7 @@ from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
 from typing import Literal
 
-from netra.analytics.formats import Column, Source, quote_ident, quote_literal
+from netra.analytics.ingest.formats import Column, Source, quote_ident, quote_literal
 from netra.analytics.schema import COLUMNS
 from netra.errors import InvalidDataset
 

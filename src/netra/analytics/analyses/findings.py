@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Final, Literal
 
-from netra.analytics.dataset import Source, connect
+from netra.analytics.connection import Source, connect
+from netra.analytics.prices.siblings import versions_of
 from netra.analytics.result import Result, usd
 from netra.analytics.schema import DIMENSIONS
-from netra.analytics.siblings import versions_of
 from netra.errors import InvalidInput
 
 BASELINE_DAYS: Final = 14

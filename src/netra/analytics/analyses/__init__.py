@@ -1,0 +1,1 @@
+"""The analyses of a stored dataset: summary, breakdowns, findings, savings, recommendations."""

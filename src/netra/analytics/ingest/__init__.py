@@ -1,0 +1,1 @@
+"""Usage files in: format detection, export mappings, the pipeline, the dataset file writer."""

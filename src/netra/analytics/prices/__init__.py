@@ -1,0 +1,1 @@
+"""Prices: the pinned catalog, pricing a dataset (the ``usage`` view), cheaper siblings."""

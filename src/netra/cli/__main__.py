@@ -1,0 +1,7 @@
+"""``python -m netra.cli``: the ``netra`` command."""
+
+import sys
+
+from netra.cli import main
+
+sys.exit(main())
