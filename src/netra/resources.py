@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from netra.agents import build_agents
 from netra.config import Settings
-from netra.datasets import Datasets
+from netra.datasets import Datasets, Limits
 from netra.db import Database
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus
@@ -33,7 +33,15 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     db = Database(settings.sqlalchemy_url)
     bus = create_bus(settings.redis_url)
     await bus.start()
-    datasets = Datasets(db, settings.datasets_dir)
+    limits = Limits(
+        dataset_rows=settings.dataset_max_rows,
+        dataset_bytes=settings.dataset_max_bytes,
+        datasets_per_user=settings.max_datasets_per_user,
+        storage_per_user=settings.user_storage_max_bytes,
+        imports_per_user=settings.max_imports_per_user,
+        imports=settings.max_concurrent_imports,
+    )
+    datasets = Datasets(db, settings.datasets_dir, limits)
     runner = Runner(settings, db, bus, build_agents(), datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
