@@ -33,13 +33,13 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     db = Database(settings.sqlalchemy_url)
     bus = create_bus(settings.redis_url)
     await bus.start()
-    limits = Limits(
-        dataset_rows=settings.dataset_max_rows,
-        dataset_bytes=settings.dataset_max_bytes,
-        datasets_per_user=settings.max_datasets_per_user,
-        storage_per_user=settings.user_storage_max_bytes,
-        imports_per_user=settings.max_imports_per_user,
-        imports=settings.max_concurrent_imports,
+    limits = Limits(  # in the order of the fields
+        settings.dataset_max_rows,
+        settings.dataset_max_bytes,
+        settings.max_datasets_per_user,
+        settings.user_storage_max_bytes,
+        settings.max_imports_per_user,
+        settings.max_concurrent_imports,
     )
     datasets = Datasets(db, settings.datasets_dir, limits)
     runner = Runner(settings, db, bus, build_agents(), datasets)

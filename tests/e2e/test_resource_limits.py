@@ -10,7 +10,7 @@ import asyncio
 import io
 import json
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -33,14 +33,14 @@ EVIL = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture(scope="module")
-def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def limited(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> ServerProcess:
     root = tmp_path_factory.mktemp("limited")
     process = ServerProcess(root / "data", f"sqlite+aiosqlite:///{root / 'netra.db'}", **LIMITS)
+    request.addfinalizer(process.stop)
     process.start()
-    try:
-        yield process
-    finally:
-        process.stop()
+    return process
 
 
 @pytest.fixture
