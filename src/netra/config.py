@@ -64,6 +64,15 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None  # unset: /docs and /openapi.json off in production
     keep_alive_timeout_s: int = Field(5, ge=1)  # idle HTTP connections close after it
 
+    # Per-user resource limits (docs/configuration.md): what one account may hold or hold up.
+    dataset_max_rows: int = Field(5_000_000, ge=100)  # rows of one dataset, after decoding
+    dataset_max_bytes: int = Field(256 * 1024 * 1024, ge=1024)  # one stored dataset file
+    max_datasets_per_user: int = Field(50, ge=1)
+    user_storage_max_bytes: int = Field(1024 * 1024 * 1024, ge=1024)  # all of a user's files
+    max_imports_per_user: int = Field(1, ge=1)  # uploads and demos at once; more: refused
+    max_concurrent_imports: int = Field(2, ge=1)  # server-wide; more wait their turn
+    max_sockets_per_user: int = Field(16, ge=1)  # WebSocket connections per user and server
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -128,13 +137,19 @@ def load_settings(**overrides: object) -> Settings:
 
 
 def prepare_data_dir(settings: Settings) -> Settings:
-    """Create the data folder and, outside production, a persistent generated signing key."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings.datasets_dir.mkdir(exist_ok=True)
+    """Create the data folder and, outside production, a persistent generated signing key.
+
+    The folders are the server account's alone (0700), the key file too (0600), also when
+    they already existed with wider modes.
+    """
+    for folder in (settings.data_dir, settings.datasets_dir):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        folder.chmod(0o700)
     if settings.jwt_secret is not None:
         return settings
     key_file = settings.data_dir / "jwt_secret"
     if not key_file.exists():
         key_file.touch(mode=0o600)
         key_file.write_text(secrets.token_urlsafe(48))
+    key_file.chmod(0o600)
     return settings.model_copy(update={"jwt_secret": SecretStr(key_file.read_text().strip())})

@@ -4,13 +4,23 @@ The usage rows live in one Parquet file per dataset under
 ``{data_dir}/datasets/{user_id}/{dataset_id}.parquet``; the database holds the summary.
 A dataset is recorded only after its file is complete, so a refused or interrupted
 import leaves nothing behind.
+
+``Limits`` bound what one user may hold or hold up (docs/configuration.md): rows and stored
+bytes of one dataset, datasets and stored bytes per user, imports (uploads and demos) at once
+per user (more are refused) and on the server (more wait their turn). The per-user counts
+are read from the user's folder and held by this process; the CLI's ``netra ingest`` is
+the operator's and has none.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import functools
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,36 +28,95 @@ from netra import analytics
 from netra.clock import utc_now
 from netra.db import Database
 from netra.db import datasets as rows
+from netra.errors import Conflict, PayloadTooLarge, RateLimited
 from netra.ids import new_id
+
+FILE_MODE = 0o600  # dataset files and folders are the server account's alone
+FOLDER_MODE = 0o700
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``None``: no limit (the operator's ``netra ingest``)."""
+
+    dataset_rows: int | None = None
+    dataset_bytes: int | None = None
+    datasets_per_user: int | None = None
+    storage_per_user: int | None = None
+    imports_per_user: int | None = None
+    imports: int | None = None
 
 
 class Datasets:
-    def __init__(self, db: Database, root: Path) -> None:
+    def __init__(self, db: Database, root: Path, limits: Limits | None = None) -> None:
         self.db = db
         self.root = root
+        self.limits = limits or Limits()
+        self._importing: Counter[str] = Counter()  # user_id -> imports under way
+        self._slots = asyncio.Semaphore(self.limits.imports) if self.limits.imports else None
 
     def path(self, user_id: str, dataset_id: str) -> Path:
         return self.root / user_id / f"{dataset_id}.parquet"
 
-    def staging_dir(self, user_id: str) -> Path:
-        folder = self.root / user_id / "incoming"
-        folder.mkdir(parents=True, exist_ok=True)
+    def user_dir(self, user_id: str) -> Path:
+        folder = self.root / user_id
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         return folder
+
+    def staging_dir(self, user_id: str) -> Path:
+        folder = self.user_dir(user_id) / "incoming"
+        folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
+        return folder
+
+    @contextlib.asynccontextmanager
+    async def importing(self, user_id: str) -> AsyncIterator[None]:
+        """Hold one of the user's and one of the server's import slots, or refuse."""
+        limits = self.limits
+        if limits.imports_per_user and self._importing[user_id] >= limits.imports_per_user:
+            raise RateLimited(
+                "an import of yours (upload or demo) is still under way; "
+                "try again when it has finished"
+            )
+        count, _ = self._stored(user_id)
+        if limits.datasets_per_user and count >= limits.datasets_per_user:
+            raise Conflict(
+                f"you have {count} datasets, the most one account may keep; delete one first"
+            )
+        self._importing[user_id] += 1
+        try:
+            if self._slots is None:
+                yield
+            else:
+                async with self._slots:
+                    yield
+        finally:
+            self._importing[user_id] -= 1
+            if not self._importing[user_id]:
+                del self._importing[user_id]
+
+    def _stored(self, user_id: str) -> tuple[int, int]:
+        """The user's dataset files: how many and their bytes."""
+        files = [entry.stat().st_size for entry in (self.root / user_id).glob("*.parquet")]
+        return len(files), sum(files)
 
     async def import_file(
         self, user_id: str, upload: Path, name: str, *, ingest: Callable[..., Any] | None = None
     ) -> dict[str, Any]:
         """Ingest ``upload`` (with ``ingest``, default: no progress display) and record it."""
         dataset_id = new_id()
-        dest = self.path(user_id, dataset_id)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        result = await asyncio.to_thread(ingest or analytics.ingest_file, upload, dest)
+        dest = self.user_dir(user_id) / f"{dataset_id}.parquet"
+        if ingest is None:
+            ingest = functools.partial(
+                analytics.ingest_file,
+                max_rows=self.limits.dataset_rows,
+                max_bytes=self.limits.dataset_bytes,
+            )
+        result = await asyncio.to_thread(ingest, upload, dest)
         return await self._record(user_id, dataset_id, name, result.source, dest)
 
     async def create_demo(self, user_id: str, rows_: int, seed: int) -> dict[str, Any]:
         dataset_id = new_id()
-        dest = self.path(user_id, dataset_id)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest = self.user_dir(user_id) / f"{dataset_id}.parquet"
         await asyncio.to_thread(analytics.write_demo, dest, rows_, seed)
         return await self._record(user_id, dataset_id, f"Demo data (seed {seed})", "demo", dest)
 
@@ -55,6 +124,8 @@ class Datasets:
         self, user_id: str, dataset_id: str, name: str, source: str, dest: Path
     ) -> dict[str, Any]:
         try:
+            os.chmod(dest, FILE_MODE)
+            self._check_storage(user_id)
             summary = await asyncio.to_thread(analytics.summarize, dest)
             values = {
                 "id": dataset_id,
@@ -72,6 +143,19 @@ class Datasets:
         except BaseException:
             dest.unlink(missing_ok=True)
             raise
+
+    def _check_storage(self, user_id: str) -> None:
+        """Refuse a new file (already in the user's folder) that takes them past their quota.
+
+        Its rows and bytes were bounded as it was written (``ingest_file``, ``demo_max_rows``).
+        """
+        limit = self.limits.storage_per_user
+        _, used = self._stored(user_id)
+        if limit is not None and used > limit:
+            raise PayloadTooLarge(
+                f"this dataset would take your stored data past {limit:,} bytes, the most one "
+                "account may keep; delete a dataset first"
+            )
 
     async def remove(self, user_id: str, dataset_id: str) -> None:
         await self.db.write(lambda conn: rows.remove(conn, user_id, dataset_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from netra.agents import build_agents
 from netra.config import Settings
-from netra.dataset_store import Datasets
+from netra.dataset_store import Datasets, Limits
 from netra.db import Database
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus
@@ -33,7 +33,15 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     db = Database(settings.sqlalchemy_url)
     bus = create_bus(settings.redis_url)
     await bus.start()
-    datasets = Datasets(db, settings.datasets_dir)
+    limits = Limits(  # in the order of the fields
+        settings.dataset_max_rows,
+        settings.dataset_max_bytes,
+        settings.max_datasets_per_user,
+        settings.user_storage_max_bytes,
+        settings.max_imports_per_user,
+        settings.max_concurrent_imports,
+    )
+    datasets = Datasets(db, settings.datasets_dir, limits)
     runner = Runner(settings, db, bus, build_agents(), datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:

@@ -7,6 +7,7 @@ money figure in the text is a report figure rounded to cents.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,16 @@ from netra.clock import rfc3339
 from netra.runtime.context import RunContext
 
 TOP_ROWS = 5
+_MARKUP = re.compile(r"([\\`<>\[\]|])")
+
+
+def _md(value: object) -> str:
+    """A data value (a model, user or feature name) as Markdown text that stays text.
+
+    Backslash escapes (CommonMark) keep ``<`` from opening raw HTML or an autolink,
+    ``[`` a link, a backtick a code span and ``|`` from splitting a table cell.
+    """
+    return _MARKUP.sub(r"\\\1", str(value))
 
 
 def _when(value: str | None) -> str | None:
@@ -134,9 +145,10 @@ def answer_for(state: RunState) -> str:
             parts += _plan(report)
     unpriced = report["totals"]["unpriced_models"]
     if unpriced:
+        names = ", ".join(_md(name) for name in unpriced)
         parts.append(
             f"_{count(report['totals']['unpriced_requests'])} requests of models the price "
-            f"catalog does not know ({', '.join(unpriced)}) are not priced and not counted._"
+            f"catalog does not know ({names}) are not priced and not counted._"
         )
     return "\n\n".join(parts) + "\n"
 
@@ -152,7 +164,7 @@ def _headline(report: dict[str, Any]) -> str:
 def _table(rows: list[dict[str, Any]], label: str) -> str:
     lines = [f"| {label} | spend | share | requests |", "|---|---:|---:|---:|"]
     lines += [
-        f"| {row['key'] or '(none)'} | {usd(row['cost_usd'])} | {percent(row['share'])} | "
+        f"| {_md(row['key'] or '(none)')} | {usd(row['cost_usd'])} | {percent(row['share'])} | "
         f"{count(row['requests'])} |"
         for row in rows[:TOP_ROWS]
     ]
@@ -171,7 +183,7 @@ def _spend(report: dict[str, Any], dimensions: list[str]) -> list[str]:
 def _latency(report: dict[str, Any], model: str | None) -> list[str]:
     latency = next((f for f in report["findings"] if f["kind"] == "latency"), None)
     if not latency or not latency.get("groups"):
-        named = f" for {model}" if model else ""
+        named = f" for {_md(model)}" if model else ""
         return [f"No latency was recorded{named} in this data."]
     by = latency["by"]
     lines = [
@@ -179,11 +191,11 @@ def _latency(report: dict[str, Any], model: str | None) -> list[str]:
         "|" + "---|" * len(by) + "---:|---:|---:|",
     ]
     for row in latency["groups"][:10]:
-        keys = " | ".join(str(row["group"].get(name) or "-") for name in by)
+        keys = " | ".join(_md(row["group"].get(name) or "-") for name in by)
         lines.append(
             f"| {keys} | {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {count(row['requests'])} |"
         )
-    title = f"**Latency of {model}**" if model else "**Latency**"
+    title = f"**Latency of {_md(model)}**" if model else "**Latency**"
     return [title + "\n\n" + "\n".join(lines)]
 
 
@@ -199,13 +211,13 @@ def _growth(report: dict[str, Any]) -> list[str]:
     if top is None:
         return [f"No feature grew ({window})."]
     lines = [
-        f"**{top['feature']}** grew most: {usd(top['previous_cost_usd'])} → "
+        f"**{_md(top['feature'])}** grew most: {usd(top['previous_cost_usd'])} → "
         f"{usd(top['recent_cost_usd'])} (+{usd(top['growth_usd'])}) over the last "
         f"{growth['days']} days ({window})."
     ]
     others = [f for f in growth["features"][1:TOP_ROWS] if f["growth_usd"] > 0]
     lines += [
-        f"- {f['feature']}: +{usd(f['growth_usd'])} ({usd(f['previous_cost_usd'])} → "
+        f"- {_md(f['feature'])}: +{usd(f['growth_usd'])} ({usd(f['previous_cost_usd'])} → "
         f"{usd(f['recent_cost_usd'])})"
         for f in others
     ]
@@ -215,9 +227,9 @@ def _growth(report: dict[str, Any]) -> list[str]:
 def _user(report: dict[str, Any], user: str | None) -> list[str]:
     found = next((f for f in report["findings"] if f["kind"] == "user_cost"), None)
     if not found or not found.get("requests"):
-        return [f"User {user} has no requests in this data."]
+        return [f"User {_md(user)} has no requests in this data."]
     parts = [
-        f"User **{found['user']}** cost **{usd(found['cost_usd'])}** over "
+        f"User **{_md(found['user'])}** cost **{usd(found['cost_usd'])}** over "
         f"{count(found['requests'])} requests ({percent(found['share'])} of all spend)."
     ]
     if found.get("by_model"):
@@ -237,8 +249,8 @@ def _savings(report: dict[str, Any]) -> list[str]:
     ]
     for rank, item in enumerate(items, start=1):
         lines.append(
-            f"{rank}. **{item['title']}** — {usd(item['monthly_savings_usd'])}/month "
-            f"({item['confidence']} confidence). {item['action']}"
+            f"{rank}. **{_md(item['title'])}** — {usd(item['monthly_savings_usd'])}/month "
+            f"({item['confidence']} confidence). {_md(item['action'])}"
         )
     return ["\n".join(lines)]
 
@@ -252,9 +264,10 @@ def _alternative(report: dict[str, Any]) -> list[str]:
         return []
     output = best["output_usd_per_mtok"]
     return [
-        f"Your largest spend is on **{found['model']}**. The cheapest {found['provider']} model "
+        f"Your largest spend is on **{_md(found['model'])}**. The cheapest "
+        f"{_md(found['provider'])} model "
         f"with a context window of at least {count(found['context_window'])} tokens is "
-        f"**{best['model']}** at {usd(best['input_usd_per_mtok'])} input"
+        f"**{_md(best['model'])}** at {usd(best['input_usd_per_mtok'])} input"
         + (f" and {usd(output)} output" if output is not None else "")
         + " per million tokens: worth an evaluation on your own prompts."
     ]
@@ -264,10 +277,10 @@ def _plan(report: dict[str, Any]) -> list[str]:
     lines = ["**How to act**"]
     for step in report["action_plan"]:
         lines.append(
-            f"\n{step['rank']}. {step['title']} — {usd(step['monthly_savings_usd'])}/month, "
+            f"\n{step['rank']}. {_md(step['title'])} — {usd(step['monthly_savings_usd'])}/month, "
             f"effort {step['effort']}"
         )
-        lines += [f"   - {text}" for text in step["steps"]]
-        lines.append(f"   - Validate: {step['validation']}")
-        lines.append(f"   - Roll back: {step['rollback']}")
+        lines += [f"   - {_md(text)}" for text in step["steps"]]
+        lines.append(f"   - Validate: {_md(step['validation'])}")
+        lines.append(f"   - Roll back: {_md(step['rollback'])}")
     return ["\n".join(lines)]

@@ -31,17 +31,18 @@ async def upload(request: Request, principal: CurrentUser, resources: Res) -> di
     if declared and declared.isdigit() and int(declared) > limit + MULTIPART_OVERHEAD:
         raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
     datasets = resources.datasets
-    staging = datasets.staging_dir(principal.user_id)
-    fd, name = tempfile.mkstemp(dir=staging, suffix=".upload")
-    os.close(fd)
-    target = Path(name)
-    try:
-        filename, fields = await receive_file(request, target, limit)
-        return await datasets.import_file(
-            principal.user_id, target, fields.get("name") or filename or "Uploaded usage"
-        )
-    finally:
-        target.unlink(missing_ok=True)
+    async with datasets.importing(principal.user_id):
+        staging = datasets.staging_dir(principal.user_id)
+        fd, name = tempfile.mkstemp(dir=staging, suffix=".upload")
+        os.close(fd)
+        target = Path(name)
+        try:
+            filename, fields = await receive_file(request, target, limit)
+            return await datasets.import_file(
+                principal.user_id, target, fields.get("name") or filename or "Uploaded usage"
+            )
+        finally:
+            target.unlink(missing_ok=True)
 
 
 @router.post("/demo", status_code=201)
@@ -51,7 +52,8 @@ async def demo(
     body = body or DemoBody()
     if body.rows > resources.settings.demo_max_rows:
         raise InvalidInput(f"rows: at most {resources.settings.demo_max_rows}", field="rows")
-    return await resources.datasets.create_demo(principal.user_id, body.rows, body.seed)
+    async with resources.datasets.importing(principal.user_id):
+        return await resources.datasets.create_demo(principal.user_id, body.rows, body.seed)
 
 
 @router.get("")

@@ -10,14 +10,18 @@ Delivery rules (PROTOCOL.md "Delivery and isolation"):
 
 A client mistake gets an ``error`` and the socket stays open; only sustained abuse
 (1008), an oversized frame (1009), the end of the session (4401) or server shutdown
-(1001) close it.
+(1001) close it. A user's socket beyond ``max_sockets_per_user`` on this server is
+accepted and closed at once with 1008 and a reason saying so.
+
+An abusive connection logs one line per kind (its first refused message, its closing for
+abuse) and, when it ends, one line counting what was refused: never one per frame.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 
 import structlog
 from fastapi import APIRouter, WebSocket
@@ -64,6 +68,23 @@ class Gateway:
 
     def __init__(self) -> None:
         self.connections: set[Connection] = set()
+        self._per_user: Counter[str] = Counter()
+
+    def admit(self, connection: Connection, limit: int) -> bool:
+        """Count ``connection`` in, unless its user already has ``limit`` sockets here."""
+        user_id = connection.principal.user_id
+        if self._per_user[user_id] >= limit:
+            return False
+        self._per_user[user_id] += 1
+        self.connections.add(connection)
+        return True
+
+    def release(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+        user_id = connection.principal.user_id
+        self._per_user[user_id] -= 1
+        if not self._per_user[user_id]:
+            del self._per_user[user_id]
 
     async def close_all(self, code: int = CLOSE_GOING_AWAY) -> None:
         closing = [
@@ -93,15 +114,23 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=CLOSE_UNAUTHORIZED)  # before accept: HTTP 403, no events
         return
     offered = websocket.scope.get("subprotocols", [])
-    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+    subprotocol = PROTOCOL if PROTOCOL in offered else None
     gateway: Gateway = websocket.app.state.gateway
     connection = Connection(websocket, principal, resources)
-    gateway.connections.add(connection)
+    limit = resources.settings.max_sockets_per_user
+    if not gateway.admit(connection, limit):
+        log.warning("ws.too_many_sockets", user_id=principal.user_id, limit=limit)
+        await websocket.accept(subprotocol=subprotocol)
+        await websocket.close(
+            code=CLOSE_POLICY, reason=f"too many connections for this user (limit {limit})"
+        )
+        return
     resources.metrics.ws_connections.inc()
     try:
+        await websocket.accept(subprotocol=subprotocol)
         await connection.serve()
     finally:
-        gateway.connections.discard(connection)
+        gateway.release(connection)
         resources.metrics.ws_connections.dec()
 
 
@@ -130,6 +159,7 @@ class Connection:
         self._tokens = self._rate * BURST_SECONDS
         self._refilled = time.monotonic()
         self._rejections: deque[float] = deque()
+        self._refused: Counter[str] = Counter()  # error code -> messages refused
         self._log = log.bind(connection_id=self.id, user_id=principal.user_id)
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -167,6 +197,8 @@ class Connection:
                         result, WebSocketDisconnect
                     ):
                         self._log.error("ws.task_failed", error=repr(result))
+                if self._refused:
+                    self._log.warning("ws.refused_messages", **self._refused)
 
     async def close(self, code: int, reason: str = "") -> None:
         if self._closed.is_set():
@@ -192,7 +224,7 @@ class Connection:
     # --- client messages ---------------------------------------------------------------
 
     async def _read(self) -> None:
-        while True:
+        while not self._closed.is_set():  # frames already queued are not served once closed
             message = await self.websocket.receive()
             if message["type"] == "websocket.disconnect":
                 return
@@ -256,12 +288,16 @@ class Connection:
 
     async def _reject(self, code: str, message: str, request_id: str | None) -> None:
         self.resources.metrics.ws_errors.labels(code).inc()
+        self._refused[code] += 1
+        if code == "rate_limited" and self._refused[code] == 1:
+            self._log.warning("ws.rate_limited")
         now = time.monotonic()
         self._rejections.append(now)
         while self._rejections and self._rejections[0] < now - ABUSE_WINDOW_S:
             self._rejections.popleft()
         if len(self._rejections) > ABUSE_REJECTIONS:
-            self._log.warning("ws.closed_for_abuse")
+            if not self._closed.is_set():
+                self._log.warning("ws.closed_for_abuse")
             await self.close(CLOSE_POLICY, "too many rejected messages")
             return
         await self.send(encode(Error(code=code, message=message, request_id=request_id)))

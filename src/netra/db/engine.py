@@ -27,6 +27,8 @@ PostgreSQL runs the same units through the async engine (asyncpg) with ``run_syn
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -35,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import Connection, Executable, create_engine, event, text
+from sqlalchemy import Connection, Executable, create_engine, event, make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 log = structlog.get_logger(__name__)
@@ -93,6 +95,7 @@ class Database:
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed_at = 0.0
         if self.is_sqlite:
+            _private_sqlite_files(url)
             self._sync = create_engine(
                 url.replace("sqlite+aiosqlite://", "sqlite://", 1),
                 pool_size=SQLITE_READERS + 1,
@@ -273,6 +276,21 @@ def _run_units_isolated(conn: Connection, batch: list[_Pending]) -> None:
             item.error = exc
         else:
             savepoint.commit()
+
+
+def _private_sqlite_files(url: str) -> None:
+    """Make the SQLite file the server account's alone (0600) before SQLite opens it.
+
+    SQLite creates the ``-wal`` and ``-shm`` files with the database file's mode; ones left
+    by an earlier version are narrowed here too.
+    """
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
 
 
 def _configure_sqlite(engine: Any) -> None:

@@ -42,7 +42,7 @@ from netra.analytics.ingest.exports import SourceName, detect, map_export
 from netra.analytics.ingest.formats import Format, Source, open_source, sniff
 from netra.analytics.ingest.mapping import INVALID_ROW, Mapping
 from netra.analytics.ingest.writer import DatasetWriter
-from netra.errors import InvalidDataset
+from netra.errors import InvalidDataset, PayloadTooLarge
 
 Progress = Callable[[int, int], None]
 FormatName = Literal["csv", "jsonl", "parquet"]
@@ -73,13 +73,17 @@ def ingest_file(
     progress: Progress | None = None,
     memory_limit: str = "1GB",
     threads: int = 2,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
 ) -> IngestResult:
     """Read the usage file ``src`` and write it to ``dest`` as a canonical Parquet dataset.
 
     ``progress(done_bytes, total_bytes)`` is called from a helper thread a few times a
     second while the file is read (``done_bytes`` is estimated from the query's progress),
     and once with ``done_bytes == total_bytes`` at the end. Raises :class:`InvalidDataset`
-    naming the first offence when the file cannot be read; ``dest`` is then not written.
+    naming the first offence when the file cannot be read, and :class:`PayloadTooLarge` as
+    soon as the decoded rows pass ``max_rows`` or the written file ``max_bytes`` (a small
+    compressed file may decode to millions of rows); ``dest`` is then not written.
     """
     src, dest = Path(src), Path(dest)
     total = src.stat().st_size
@@ -94,9 +98,11 @@ def ingest_file(
             name, mapper = detect({col.name.lower() for col in source.columns})
             mapping = Mapping(source)
             canonical = map_export(mapping, mapper)
-            rows = _write(con, mapping, canonical, partial, progress, total)
+            limits = _Limits(max_rows, max_bytes)
+            rows = _write(con, mapping, canonical, partial, progress, total, limits)
             if rows:
                 prompt_keys.make_unique(con, partial)
+                limits.check_size(partial)
         if rows == 0:
             raise InvalidDataset(_no_rows_message(fmt, name))
         os.replace(partial, dest)
@@ -130,6 +136,7 @@ def _write(
     partial: Path,
     progress: Progress | None,
     total: int,
+    limits: _Limits,
 ) -> int:
     """Write the canonical rows to ``partial``; return their count or raise InvalidDataset.
 
@@ -158,11 +165,13 @@ def _write(
                     numbers = pa.array(np.arange(rows, rows + batch.num_rows, dtype=np.int64))
                     batch = batch.set_column(0, "row_no", numbers)
                 rows += batch.num_rows
+                limits.check_rows(rows)
                 pending.append(batch)
                 pending_rows += batch.num_rows
                 if pending_rows >= _ROW_GROUP_ROWS:
                     writer.write(pa.Table.from_batches(pending))
                     pending, pending_rows = [], 0
+                    limits.check_size(partial)
             if pending:
                 writer.write(pa.Table.from_batches(pending))
     except (*_DATA_ERRORS, OSError) as exc:
@@ -170,6 +179,27 @@ def _write(
             raise
         raise _diagnose(con, mapping, canonical, exc) from None
     return rows
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The most rows and stored bytes one dataset may have (``None``: no limit)."""
+
+    rows: int | None
+    bytes: int | None
+
+    def check_rows(self, rows: int) -> None:
+        if self.rows is not None and rows > self.rows:
+            raise PayloadTooLarge(
+                f"the file holds more than {self.rows:,} usage rows, the limit of one dataset"
+            )
+
+    def check_size(self, path: Path) -> None:
+        if self.bytes is not None and path.stat().st_size > self.bytes:
+            raise PayloadTooLarge(
+                f"the dataset would take more than {self.bytes:,} bytes stored, "
+                "the limit of one dataset"
+            )
 
 
 def _is_data_error(exc: BaseException) -> bool:
