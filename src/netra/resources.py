@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from netra.agents import build_agents
+from netra.agents.triage import classify
 from netra.config import Settings
 from netra.datasets import Datasets
 from netra.db import Database
@@ -34,7 +35,7 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
     bus = create_bus(settings.redis_url)
     await bus.start()
     datasets = Datasets(db, settings.datasets_dir)
-    runner = Runner(settings, db, bus, build_agents(), datasets)
+    runner = Runner(settings, db, bus, build_agents(), classify, datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
         # Only a lone process owns every active run; with Redis, other servers may be

@@ -6,7 +6,7 @@ import uuid
 
 from sqlalchemy import insert, select
 
-from netra.db.runs import events_after
+from netra.db.events import events_after
 from netra.db.tables import Run, RunEvent, Thread, User
 from netra.protocol import (
     AgentStarted,

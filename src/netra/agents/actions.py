@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.money import count, usd
-from netra.agents.state import RunState
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 TOP = 3
 

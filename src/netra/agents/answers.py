@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from netra.agents.money import count, percent, usd
-from netra.agents.state import RunState
 from netra.protocol import rfc3339
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 TOP_ROWS = 5
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from netra.agents.state import RunState
 from netra.agents.tools import usage
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 MAX_BREAKDOWNS = 3
 

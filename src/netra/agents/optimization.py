@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.money import usd
-from netra.agents.state import RunState
 from netra.agents.tools import savings
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 
 class Optimization:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.answers import answer_for, report_for
-from netra.agents.state import RunState
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 PRODUCT_ANSWER = """\
 Hi! I'm **Netra Apex**. I analyse your team's LLM usage logs and tell you, with priced
