@@ -40,7 +40,7 @@ def test_the_first_analysis_freezes_the_loaded_engine_and_later_ones_share_it(
         assert frozen > 0
         assert gc.get_freeze_count() == frozen  # once per process
         assert run.dataset._connection is connection
-        assert again == first and first["rows"] == 2_000
+        assert again == first and first.rows == 2_000
     finally:
         run.dataset.close()
         gc.unfreeze()

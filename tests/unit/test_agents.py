@@ -3,6 +3,7 @@ on SQLite and the in-process bus; what it writes into RunState and what it strea
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -103,9 +104,10 @@ async def test_data_runs_the_analyses_the_question_needs_through_tools(start: An
     output = await run.agent("data")
     events = await run.events()
 
-    assert output == {"analyses": sorted(run.state.analyses)}
-    assert {"summary", "by_model"} <= set(run.state.analyses)
-    assert run.state.analyses["summary"]["rows"] == 3_000
+    assert output == {"analyses": ["by_model", "summary"]}
+    assert run.state.summary is not None and run.state.summary.rows == 3_000
+    assert list(run.state.breakdowns) == ["model"]
+    assert run.state.breakdowns["model"].total_requests == 3_000
     tools = [e["data"]["tool"] for e in events if e["type"] == "tool_completed"]
     assert tools == ["dataset_summary", "spend_breakdown"]
     executing = [e["data"]["call_id"] for e in events if e["type"] == "tool_executing"]
@@ -119,14 +121,14 @@ async def test_optimization_actions_and_reporting_agree_on_the_figures(start: An
         await run.agent(name)
 
     found = await run.agent("optimization")
-    items = run.state.recommendations["items"] if run.state.recommendations else []
-    savings = [item["monthly_savings_usd"] for item in items]
+    items = run.state.recommendations.items if run.state.recommendations else []
+    savings = [item.monthly_savings_usd for item in items]
     assert savings == sorted(savings, reverse=True)
     assert found["recommendations"] == len([s for s in savings if s > 0])
 
     acted = await run.agent("actions")
-    assert [step["rank"] for step in run.state.action_plan] == list(range(1, acted["steps"] + 1))
-    assert [step["monthly_savings_usd"] for step in run.state.action_plan] == [
+    assert [step.rank for step in run.state.action_plan] == list(range(1, acted["steps"] + 1))
+    assert [step.monthly_savings_usd for step in run.state.action_plan] == [
         s for s in savings if s > 0
     ][: acted["steps"]]
 
@@ -134,8 +136,8 @@ async def test_optimization_actions_and_reporting_agree_on_the_figures(start: An
     assert run.state.report is not None and run.state.answer
     assert reported["report"] is True
     assert run.ctx.dataset is not None
-    assert run.state.report["dataset_id"] == run.ctx.dataset.id
-    assert len(run.state.report["recommendations"]) == reported["recommendations"]
+    assert run.state.report.dataset_id == run.ctx.dataset.id
+    assert len(run.state.report.recommendations) == reported["recommendations"]
 
 
 async def test_reporting_a_chat_without_a_dataset_says_how_to_load_one(start: Any) -> None:
@@ -147,3 +149,28 @@ async def test_reporting_a_chat_without_a_dataset_says_how_to_load_one(start: An
     assert "Netra Apex" in (run.state.answer or "")
     assert "load usage data" in (run.state.answer or "")
     assert run.state.report is None
+
+
+STORED_BEFORE_TYPING = Path(__file__).parent / "data" / "run_state_v1.json"
+
+
+async def test_a_state_stored_by_the_previous_version_resumes_to_the_same_answer(
+    start: Any,
+) -> None:
+    """The state the previous version stored after the actions agent (analyses in one dict
+    keyed by tool), with the answer and report that version then wrote."""
+    stored = json.loads(STORED_BEFORE_TYPING.read_text())
+    run = await start(stored["state"]["message"])
+    run.state = RunState.model_validate(stored["state"])
+
+    assert run.state.summary is not None and run.state.summary.rows == 3_000
+    assert list(run.state.breakdowns) == ["model", "feature", "user", "day"]
+    assert run.state.anomalies and run.state.latency and run.state.alternative
+    await run.agent("reporting")
+
+    assert run.state.answer == stored["answer"]
+    assert run.state.report is not None
+    report = run.state.report.model_dump(mode="json")
+    del report["dataset_id"]
+    assert json.dumps(report) == json.dumps(stored["report"])
+    assert RunState.model_validate(run.state.model_dump(mode="json")) == run.state

@@ -50,9 +50,9 @@ class Reporting:
             return {"answer_chars": len(state.answer), "report": False}
         await ctx.think(self.name, "Writing the answer and the report from the computed figures.")
         state.report = report_for(ctx, state)
-        state.answer = answer_for(state)
+        state.answer = answer_for(state.intent, state.report)
         return {
             "answer_chars": len(state.answer),
             "report": True,
-            "recommendations": len(state.report.get("recommendations", [])),
+            "recommendations": len(state.report.recommendations),
         }

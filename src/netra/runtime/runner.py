@@ -159,7 +159,7 @@ class Runner:
         def writes(conn: Connection) -> None:
             threads.add_message(conn, run.thread_id, "assistant", answer, run.id)
             if report_id is not None and state.report is not None:
-                body = {"id": report_id, "run_id": run.id, **state.report}
+                body = {"id": report_id, "run_id": run.id, **state.report.model_dump(mode="json")}
                 conn.execute(
                     run_rows.insert_report,
                     {
