@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from netra.agents import build_agents
+from netra.agents.triage import classify
 from netra.config import Settings
 from netra.dataset_store import Datasets, Limits
 from netra.db import Database
@@ -42,7 +43,7 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
         settings.max_concurrent_imports,
     )
     datasets = Datasets(db, settings.datasets_dir, limits)
-    runner = Runner(settings, db, bus, build_agents(), datasets)
+    runner = Runner(settings, db, bus, build_agents(), classify, datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
         # Only a lone process owns every active run; with Redis, other servers may be

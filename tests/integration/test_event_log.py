@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import insert, select
 
 from netra.clock import utc_now
-from netra.db.runs import events_after
+from netra.db.events import events_after
 from netra.db.tables import Run, RunEvent, Thread, User
 from netra.protocol import (
     AgentStarted,

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from netra.agents import build_agents
-from netra.agents.state import RunState
 from netra.agents.triage import classify
 from netra.clock import utc_now
 from netra.config import Settings
@@ -31,6 +30,7 @@ from netra.runtime.context import DatasetRef, RunContext
 from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
 from netra.runtime.runner import Runner
+from netra.runtime.state import RunState
 
 QUESTION = "how do we cut our costs?"
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from netra.agents.actions import Actions
-from netra.agents.base import Agent
 from netra.agents.data import Data
 from netra.agents.optimization import Optimization
 from netra.agents.reporting import Reporting
 from netra.agents.triage import Triage
+from netra.runtime.agent import Agent
 
 
 def build_agents() -> dict[str, Agent]:

@@ -10,19 +10,21 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.money import count, usd
-from netra.agents.state import RunState
+from netra.analytics.analyses.recommendations import Recommendation
 from netra.runtime.context import RunContext
+from netra.runtime.report import ActionStep
+from netra.runtime.state import RunState
 
 TOP = 3
 
 
-def _parts(item: dict[str, Any], limit: int = 3) -> list[dict[str, Any]]:
+def _parts(item: Recommendation, limit: int = 3) -> list[dict[str, Any]]:
     """The largest parts of a recommendation's evidence (per model, provider or pair)."""
-    parts = item.get("evidence", {}).get("parts", [])
+    parts: list[dict[str, Any]] = item.evidence.get("parts", [])
     return sorted(parts, key=lambda part: -float(part.get("saving", 0)))[:limit]
 
 
-def _models(item: dict[str, Any]) -> str:
+def _models(item: Recommendation) -> str:
     shown = [
         f"{part['model']} ({count(part['requests'])} requests)"
         for part in _parts(item)
@@ -46,11 +48,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _steps(item: dict[str, Any]) -> tuple[list[str], str, str, str]:
+def _steps(item: Recommendation) -> tuple[list[str], str, str, str]:
     """(steps, effort, validation, rollback) for one recommendation, from its evidence."""
-    n = count(item["affected_requests"])
-    saving = usd(item["monthly_savings_usd"])
-    match item["kind"]:
+    n = count(item.affected_requests)
+    saving = usd(item.monthly_savings_usd)
+    match item.kind:
         case "response_cache":
             return (
                 [
@@ -130,8 +132,8 @@ class Actions:
     name = "actions"
 
     async def run(self, ctx: RunContext, state: RunState) -> dict[str, Any]:
-        found = state.recommendations or {"items": []}
-        top = [item for item in found["items"] if item["monthly_savings_usd"] > 0][:TOP]
+        items = state.recommendations.items if state.recommendations else []
+        top = [item for item in items if item.monthly_savings_usd > 0][:TOP]
         await ctx.think(
             self.name,
             f"Planning how to implement the top {len(top)} recommendations, largest saving first.",
@@ -140,21 +142,21 @@ class Actions:
         for rank, item in enumerate(top, start=1):
             steps, effort, validation, rollback = _steps(item)
             plan.append(
-                {
-                    "rank": rank,
-                    "recommendation_id": item["id"],
-                    "kind": item["kind"],
-                    "title": item["title"],
-                    "monthly_savings_usd": item["monthly_savings_usd"],
-                    "effort": effort,
-                    "steps": steps,
-                    "validation": validation,
-                    "rollback": rollback,
-                }
+                ActionStep(
+                    rank=rank,
+                    recommendation_id=item.id,
+                    kind=item.kind,
+                    title=item.title,
+                    monthly_savings_usd=item.monthly_savings_usd,
+                    effort=effort,
+                    steps=steps,
+                    validation=validation,
+                    rollback=rollback,
+                )
             )
         state.action_plan = plan
         return {
             "steps": len(plan),
-            "savings_covered_usd": round(sum(p["monthly_savings_usd"] for p in plan), 2),
-            "first": usd(plan[0]["monthly_savings_usd"]) if plan else None,
+            "savings_covered_usd": round(sum(p.monthly_savings_usd for p in plan), 2),
+            "first": usd(plan[0].monthly_savings_usd) if plan else None,
         }

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.answers import answer_for, report_for
-from netra.agents.state import RunState
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 PRODUCT_ANSWER = """\
 Hi! I'm **Netra Apex**. I analyse your team's LLM usage logs and tell you, with priced
@@ -50,9 +50,9 @@ class Reporting:
             return {"answer_chars": len(state.answer), "report": False}
         await ctx.think(self.name, "Writing the answer and the report from the computed figures.")
         state.report = report_for(ctx, state)
-        state.answer = answer_for(state)
+        state.answer = answer_for(state.intent, state.report)
         return {
             "answer_chars": len(state.answer),
             "report": True,
-            "recommendations": len(state.report.get("recommendations", [])),
+            "recommendations": len(state.report.recommendations),
         }

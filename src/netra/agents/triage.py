@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from netra.agents.state import Intent, RunState
 from netra.runtime.context import RunContext
+from netra.runtime.state import Intent, RunState
 
 _OPTIMIZE = re.compile(
     r"\b(cut|reduce|lower|sav(e|ing|ings)|cheaper|optimi[sz]\w*|recommend\w*|waste\w*|"

@@ -10,6 +10,7 @@ from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy import Connection
 
 from netra.api.deps import CurrentUser, Res
+from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.protocol import SEQ_MAX
 from netra.resources import Resources
@@ -35,7 +36,7 @@ async def get_events(
 ) -> Response:
     def stored(conn: Connection) -> list[tuple[int, str, str]]:
         run_rows.get(conn, principal.user_id, run_id)
-        return run_rows.events_after(conn, run_id, after_seq)
+        return event_rows.events_after(conn, run_id, after_seq)
 
     events = await resources.db.read(stored)
     # Stored bodies are already the wire JSON: join them, don't re-encode.

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from netra.auth.sessions import Principal, authenticate
+from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.db.tables import Session
 from netra.errors import NetraError, Unauthorized
@@ -339,7 +340,7 @@ class Connection:
         """Send every stored event after the last one sent; caller holds ``_runs_lock``."""
         after = self.following[run_id]
         for seq, kind, body in await self.resources.db.read(
-            lambda conn: run_rows.events_after(conn, run_id, after)
+            lambda conn: event_rows.events_after(conn, run_id, after)
         ):
             await self.send(body)
             self._sent(run_id, seq, kind)

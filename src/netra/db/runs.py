@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from netra.clock import rfc3339
-from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Report, Run, RunEvent
+from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Report, Run, User
 from netra.errors import NotFound, NotReady
 
 
@@ -27,16 +28,36 @@ def run_json(row: Any) -> dict[str, Any]:
 
 # Prebuilt writes: the hot path binds parameters instead of building a statement per call.
 insert_run = insert(Run)
-insert_event = insert(RunEvent)
 insert_report = insert(Report)
+save_state = update(Run).where(Run.id == bindparam("run")).values(state=bindparam("new_state"))
+end_run = (  # only an active run ends, so it ends once
+    update(Run)
+    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
+    .values(
+        status=bindparam("new_status"),
+        error=bindparam("new_error", type_=Run.error.type),
+        finished_at=bindparam("ended_at", type_=Run.finished_at.type),
+    )
+)
 
 _owned = select(Run).where(Run.id == bindparam("run"), Run.user_id == bindparam("user"))
 _active_count = select(func.count()).where(Run.user_id == bindparam("user"), RUN_IS_ACTIVE)
 _active_in_thread = select(Run.id).where(Run.thread_id == bindparam("thread"), RUN_IS_ACTIVE)
-_events_after = (
-    select(RunEvent.seq, RunEvent.type, RunEvent.body)
-    .where(RunEvent.run_id == bindparam("run"), RunEvent.seq > bindparam("after"))
-    .order_by(RunEvent.seq)
+_lock_user = select(User.id).where(User.id == bindparam("user")).with_for_update()
+_created_since = select(func.count()).where(
+    Run.user_id == bindparam("user"), Run.created_at > bindparam("since", type_=Run.created_at.type)
+)
+_row = select(Run).where(Run.id == bindparam("run"))
+_active_ids = select(Run.id).where(RUN_IS_ACTIVE)
+_started = {
+    "status": "running",
+    "started_at": func.coalesce(Run.started_at, bindparam("now", type_=Run.started_at.type)),
+}
+_claim = update(Run).where(Run.id == bindparam("run"), Run.status == "queued").values(**_started)
+_resume = (
+    update(Run)
+    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
+    .values(**_started, attempt=Run.attempt + 1)
 )
 
 
@@ -55,14 +76,25 @@ def active_in_thread(conn: Connection, thread_id: str) -> list[str]:
     return list(conn.scalars(_active_in_thread, {"thread": thread_id}))
 
 
-def last_seq(conn: Connection, run_id: str) -> int:
-    return conn.scalar(select(func.max(RunEvent.seq)).where(RunEvent.run_id == run_id)) or 0
+def lock_user(conn: Connection, user_id: str) -> None:
+    """Serialise one user's admissions until the transaction ends (PostgreSQL row lock)."""
+    conn.execute(_lock_user, {"user": user_id})
 
 
-def events_after(conn: Connection, run_id: str, after_seq: int) -> list[tuple[int, str, str]]:
-    """(seq, type, wire JSON) of every stored event of the run with seq > after_seq."""
-    rows = conn.execute(_events_after, {"run": run_id, "after": after_seq})
-    return [(row.seq, row.type, row.body) for row in rows]
+def created_since(conn: Connection, user_id: str, since: datetime) -> int:
+    return conn.scalar(_created_since, {"user": user_id, "since": since}) or 0
+
+
+def claim(conn: Connection, run_id: str, now: datetime, *, resume: bool) -> Any | None:
+    """Mark the run running (a resume counts an attempt); its row, or None if not claimable."""
+    claimed = conn.execute(_resume if resume else _claim, {"run": run_id, "now": now})
+    if claimed.rowcount != 1:
+        return None
+    return conn.execute(_row, {"run": run_id}).one()
+
+
+def active_ids(conn: Connection) -> list[str]:
+    return list(conn.scalars(_active_ids))
 
 
 def report(conn: Connection, user_id: str, run_id: str) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from netra.ids import new_id
@@ -15,6 +14,7 @@ from netra.protocol import (
     ToolCompleted,
     ToolExecuting,
 )
+from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 
 # A tool is a plain async function ``tool(ctx, **typed_args) -> result``.
@@ -29,21 +29,6 @@ def summarise(result: Any) -> Any:
     return result
 
 
-@dataclass(slots=True)
-class DatasetRef:
-    """The run's dataset; ``connection`` is its priced DuckDB connection once a tool opened it.
-
-    The run's tool calls are sequential, so they share one connection: the price join and
-    roll-up happen once per run, not once per call. It closes when the run is dropped (a call
-    still running in its thread after a cancel keeps it open until that call ends).
-    """
-
-    id: str
-    path: Path
-    connection: Any = None
-    closer: Any = None  # the ExitStack that owns ``connection``
-
-
 @dataclass(frozen=True, slots=True)
 class RunContext:
     user_id: str
@@ -51,7 +36,7 @@ class RunContext:
     run_id: str
     request_id: str | None
     message: str
-    dataset: DatasetRef | None
+    dataset: RunDataset | None
     emitter: Emitter
 
     async def emit(self, data: RunEventData, *, state: dict[str, Any] | None = None) -> None:

@@ -15,40 +15,28 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, update
+from sqlalchemy import Connection
 
 from netra.clock import utc_now
 from netra.db import Database, Rows
-from netra.db.runs import insert_event, last_seq
-from netra.db.tables import RUN_IS_ACTIVE, Run
-from netra.protocol import (
-    TERMINAL_TYPES,
-    RunEventData,
-    encode,
-    event_type,
-)
+from netra.db import events as event_rows
+from netra.db import runs as run_rows
+from netra.protocol import TERMINAL_TYPES, RunEventData, RunStarted, encode, event_type
 from netra.runtime.bus import Bus, Delivery
 
 # Extra writes a terminal event commits with it (assistant message, report).
 FinalWrites = Callable[[Connection], None]
 
-# Prebuilt statements: the hot path binds parameters instead of building SQL per call.
-_save_state = update(Run).where(Run.id == bindparam("run")).values(state=bindparam("new_state"))
-_end_run = (
-    update(Run)
-    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
-    .values(
-        status=bindparam("new_status"),
-        error=bindparam("new_error", type_=Run.error.type),
-        finished_at=bindparam("ended_at", type_=Run.finished_at.type),
-    )
-)
-
 
 class Emitter:
-    """Numbers, stores and publishes the events of one run (one emitter per run)."""
+    """Numbers, stores and publishes the events of one run: the only writer of event rows.
+
+    ``begin`` stores ``run_started`` inside the admission's transaction, ``emit`` every
+    event of the run's work, ``finish`` its one terminal event.
+    """
 
     def __init__(
         self,
@@ -71,14 +59,33 @@ class Emitter:
         self._publisher: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
 
-    def _row(self, data: RunEventData) -> dict[str, Any]:
+    @classmethod
+    def for_run(cls, db: Database, bus: Bus, run: Any, *, last_seq: int) -> Emitter:
+        """The emitter of a stored ``run`` row whose last stored event is ``last_seq``."""
+        return cls(
+            db, bus, user_id=run.user_id, thread_id=run.thread_id, run_id=run.id, last_seq=last_seq
+        )
+
+    def _row(self, data: RunEventData, ts: datetime | None = None) -> dict[str, Any]:
         self.seq += 1
-        body = encode(data, run_id=self.run_id, thread_id=self.thread_id, seq=self.seq)
+        body = encode(data, run_id=self.run_id, thread_id=self.thread_id, seq=self.seq, ts=ts)
         return {"run_id": self.run_id, "seq": self.seq, "type": event_type(data), "body": body}
 
-    async def _publish(self, row: dict[str, Any]) -> None:
+    async def publish(self, row: dict[str, Any]) -> None:
+        """Deliver a stored event row to the user's connections."""
         delivery = Delivery(type=row["type"], body=row["body"], run_id=self.run_id, seq=row["seq"])
         await self.bus.publish(self.user_id, delivery)
+
+    def begin(self, conn: Connection, data: RunStarted, *, ts: datetime) -> dict[str, Any]:
+        """Store ``run_started`` as seq 1 in the admission's transaction ``conn``.
+
+        Returns its row, for ``publish`` once that transaction has committed.
+        """
+        if self.seq != 0:
+            raise ValueError("run_started is a run's first event")
+        row = self._row(data, ts)
+        conn.execute(event_rows.insert_event, row)
+        return row
 
     async def emit(self, data: RunEventData, *, state: dict[str, Any] | None = None) -> None:
         """Submit the event (with the run's resumable ``state``); it is published once stored."""
@@ -87,9 +94,9 @@ class Emitter:
         if self._failure is not None:
             raise self._failure
         row = self._row(data)
-        unit = Rows.of(insert_event, row)
+        unit = Rows.of(event_rows.insert_event, row)
         if state is not None:
-            unit += Rows.of(_save_state, {"run": self.run_id, "new_state": state})
+            unit += Rows.of(run_rows.save_state, {"run": self.run_id, "new_state": state})
         self._last_store = self.db.submit(unit)
         self._outbox.append((self._last_store, row))
         if self._publisher is None or self._publisher.done():
@@ -106,7 +113,7 @@ class Emitter:
                 self._outbox.clear()  # nothing after a lost event may be delivered
                 return
             self._outbox.popleft()
-            await self._publish(row)
+            await self.publish(row)
 
     async def settled(self) -> None:
         """Wait (uncancellably) until every submitted event is stored and published."""
@@ -131,17 +138,17 @@ class Emitter:
         await self.settled()
         run_id = self.run_id
         if self._failure is not None:  # number the end after what was really stored
-            self.seq = await self.db.read(lambda conn: last_seq(conn, run_id))
+            self.seq = await self.db.read(lambda conn: event_rows.last_seq(conn, run_id))
         row = self._row(data)
 
         def unit(conn: Connection) -> bool:
             ended = conn.execute(
-                _end_run,
+                run_rows.end_run,
                 {"run": run_id, "new_status": status, "new_error": error, "ended_at": utc_now()},
             )
             if ended.rowcount != 1:
                 return False
-            conn.execute(insert_event, row)
+            conn.execute(event_rows.insert_event, row)
             if writes is not None:
                 writes(conn)
             return True
@@ -154,5 +161,5 @@ class Emitter:
         if not ended:
             self.seq -= 1
             return False
-        await self._publish(row)
+        await self.publish(row)
         return True

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from netra.agents.base import Agent
-from netra.agents.state import RunState
 from netra.protocol import AgentCompleted, AgentStarted
+from netra.runtime.agent import Agent
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 
 class Orchestrator:

@@ -2,42 +2,43 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from netra import analytics
 from netra.agents.tools import over_dataset
+from netra.analytics.analyses.breakdowns import Breakdown, FeatureGrowth, UserCost
+from netra.analytics.analyses.findings import Anomalies, Latency
+from netra.analytics.analyses.summary import DatasetSummary
 from netra.runtime.context import RunContext
 
 
-async def dataset_summary(ctx: RunContext) -> Any:
+async def dataset_summary(ctx: RunContext) -> DatasetSummary:
     """Rows, requests, period, total cost, models, unpriced requests and models."""
     return await over_dataset(ctx, lambda source: analytics.summarize(source))
 
 
-async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Any:
+async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Breakdown:
     """Spend by model, provider, feature, user, project, api_key or day, largest first."""
     return await over_dataset(
         ctx, lambda source: analytics.spend_breakdown(source, by, limit=limit)
     )
 
 
-async def feature_growth(ctx: RunContext, days: int = 7) -> Any:
+async def feature_growth(ctx: RunContext, days: int = 7) -> FeatureGrowth:
     """Spend per feature in the last ``days`` against the ``days`` before."""
     return await over_dataset(ctx, lambda source: analytics.feature_growth(source, days=days))
 
 
-async def find_anomalies(ctx: RunContext) -> Any:
+async def find_anomalies(ctx: RunContext) -> Anomalies:
     """Days whose spend exceeds the mean of the 14 before by more than 3 standard deviations."""
     return await over_dataset(ctx, lambda source: analytics.anomalies(source))
 
 
-async def latency_percentiles(ctx: RunContext, model: str | None = None) -> Any:
+async def latency_percentiles(ctx: RunContext, model: str | None = None) -> Latency:
     """p50/p95 latency per model and feature (one model's when named)."""
     return await over_dataset(
         ctx, lambda source: analytics.latency_percentiles(source, model=model)
     )
 
 
-async def user_cost(ctx: RunContext, user: str) -> Any:
+async def user_cost(ctx: RunContext, user: str) -> UserCost:
     """One user's spend, requests and models."""
     return await over_dataset(ctx, lambda source: analytics.user_cost(source, user))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from netra.agents.state import RunState
 from netra.runtime.context import RunContext
+from netra.runtime.state import RunState
 
 
 class Agent(Protocol):

@@ -1,0 +1,130 @@
+"""Admission: let a run in, or refuse it, in one transaction.
+
+The thread (new or owned), the limits (``too_many_runs``, ``rate_limited``,
+``thread_busy``), the user's message, the run with its plan and its ``run_started`` event
+at seq 1 are stored together; then the run is queued and the event published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from netra.clock import utc_now
+from netra.config import Settings
+from netra.db import Database, threads
+from netra.db import datasets as dataset_rows
+from netra.db import runs as run_rows
+from netra.errors import RateLimited, ThreadBusy, TooManyRuns
+from netra.ids import new_id
+from netra.protocol import RunStarted
+from netra.runtime.bus import Bus
+from netra.runtime.events import Emitter
+from netra.runtime.queue import MemoryQueue
+from netra.runtime.state import Intent, RunState
+
+log = structlog.get_logger(__name__)
+
+TITLE_MAX = 60
+RATE_WINDOW = timedelta(seconds=60)
+
+
+class Planner(Protocol):
+    """A question's intent and the agents that answer it, in order (triage's ``classify``)."""
+
+    def __call__(self, message: str, *, has_data: bool) -> tuple[Intent, list[str]]: ...
+
+
+class Admission:
+    def __init__(
+        self, settings: Settings, db: Database, bus: Bus, queue: MemoryQueue, planner: Planner
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.bus = bus
+        self.queue = queue
+        self.planner = planner
+
+    async def start(
+        self,
+        user_id: str,
+        message: str,
+        *,
+        thread_id: str | None = None,
+        dataset_id: str | None = None,
+        request_id: str | None = None,
+    ) -> Any:
+        """Admit a run; return its row. Raises NotFound, ThreadBusy, TooManyRuns, RateLimited."""
+        run_id = new_id()
+
+        def admit(conn: Connection) -> tuple[Any, Emitter, dict[str, Any]]:
+            dataset = (  # its id
+                dataset_rows.owned_id(conn, user_id, dataset_id)
+                if dataset_id
+                else dataset_rows.newest_id(conn, user_id)
+            )
+            self._check_limits(conn, user_id)
+            thread = thread_id
+            if thread is None:
+                thread = threads.create(conn, user_id, message[:TITLE_MAX])["id"]
+            else:
+                threads.get(conn, user_id, thread)
+                if run_rows.active_in_thread(conn, thread):
+                    raise ThreadBusy("a run of this thread is still going")
+            intent, plan = self.planner(message, has_data=dataset is not None)
+            state = RunState(message=message, intent=intent, plan=plan)
+            now = utc_now()
+            starts_now = self.queue.starts_at_admission
+            values = {
+                "id": run_id,
+                "user_id": user_id,
+                "thread_id": thread,
+                "dataset_id": dataset,
+                "message": message,
+                "request_id": request_id,
+                "status": "running" if starts_now else "queued",
+                "error": None,
+                "state": state.model_dump(mode="json"),
+                "attempt": 1,
+                "created_at": now,
+                "started_at": now if starts_now else None,
+                "finished_at": None,
+            }
+            try:
+                conn.execute(run_rows.insert_run, values)
+            except IntegrityError:  # the partial unique index: another run took the thread
+                raise ThreadBusy("a run of this thread is still going") from None
+            threads.add_message(conn, thread, "user", message, run_id, touch=thread_id is not None)
+            run = SimpleNamespace(**values)  # the row as stored, without an ORM object
+            emitter = Emitter.for_run(self.db, self.bus, run, last_seq=0)
+            started = RunStarted(
+                request_id=request_id, message=message, dataset_id=dataset, agents=plan
+            )
+            return run, emitter, emitter.begin(conn, started, ts=now)
+
+        run, emitter, started_row = await self.db.write(admit)
+        # Once stored, the run must start whatever happens to the caller (a closed socket,
+        # a bus that fails): queue it first, then announce it, shielded from cancellation.
+        await self.queue.submit(run_id, run=run)
+        await asyncio.shield(emitter.publish(started_row))
+        log.info("run.admitted", run_id=run_id, user_id=user_id)
+        return run
+
+    def _check_limits(self, conn: Connection, user_id: str) -> None:
+        if not self.db.is_sqlite:  # serialise one user's admissions (SQLite writes are serial)
+            run_rows.lock_user(conn, user_id)
+        if run_rows.active_count(conn, user_id) >= self.settings.max_runs_per_user:
+            raise TooManyRuns(
+                f"at most {self.settings.max_runs_per_user} runs may be going at once"
+            )
+        per_minute = self.settings.runs_per_minute_per_user
+        if per_minute:
+            recent = run_rows.created_since(conn, user_id, utc_now() - RATE_WINDOW)
+            if recent >= per_minute:
+                raise RateLimited(f"at most {per_minute} runs a minute")
