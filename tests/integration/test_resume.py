@@ -21,12 +21,14 @@ from netra.clock import utc_now
 from netra.config import Settings
 from netra.dataset_store import Datasets
 from netra.db import Database, threads
+from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.db.tables import Run, User
 from netra.ids import new_id
 from netra.protocol import RunStarted, encode
 from netra.runtime.bus import MemoryBus
-from netra.runtime.context import DatasetRef, RunContext
+from netra.runtime.context import RunContext
+from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
 from netra.runtime.runner import Runner
@@ -72,7 +74,8 @@ async def _admitted_run(db: Database, datasets: Datasets) -> tuple[str, str, str
         started = RunStarted(message=QUESTION, dataset_id=dataset["id"], agents=plan)
         body = encode(started, run_id=run_id, thread_id=thread_id, seq=1, ts=now)
         conn.execute(
-            run_rows.insert_event, {"run_id": run_id, "seq": 1, "type": "run_started", "body": body}
+            event_rows.insert_event,
+            {"run_id": run_id, "seq": 1, "type": "run_started", "body": body},
         )
         return thread_id
 
@@ -86,25 +89,23 @@ async def _run_every_agent(db: Database, datasets: Datasets, run_id: str) -> Non
     emitter = Emitter(
         db, MemoryBus(), user_id=run.user_id, thread_id=run.thread_id, run_id=run_id, last_seq=1
     )
-    dataset = DatasetRef(run.dataset_id, datasets.path(run.user_id, run.dataset_id))
-    ctx = RunContext(
-        user_id=run.user_id,
-        thread_id=run.thread_id,
-        run_id=run_id,
-        request_id=None,
-        message=run.message,
-        dataset=dataset,
-        emitter=emitter,
-    )
-    await Orchestrator(build_agents()).run(ctx, RunState.model_validate(run.state))
-    await emitter.settled()
-    if dataset.closer is not None:
-        dataset.closer.close()
+    async with RunDataset(run.dataset_id, datasets.path(run.user_id, run.dataset_id)) as dataset:
+        ctx = RunContext(
+            user_id=run.user_id,
+            thread_id=run.thread_id,
+            run_id=run_id,
+            request_id=None,
+            message=run.message,
+            dataset=dataset,
+            emitter=emitter,
+        )
+        await Orchestrator(build_agents()).run(ctx, RunState.model_validate(run.state))
+        await emitter.settled()
 
 
 def _events(db: Database, run_id: str) -> Any:
     async def read() -> list[dict[str, Any]]:
-        rows = await db.read(lambda conn: run_rows.events_after(conn, run_id, 0))
+        rows = await db.read(lambda conn: event_rows.events_after(conn, run_id, 0))
         return [json.loads(body) for _, _, body in rows]
 
     return read()
@@ -130,7 +131,9 @@ async def test_a_run_lost_after_its_last_agent_completed_resumes_straight_to_its
         assert before[-1]["type"] == "agent_completed", before[-1]
         assert before[-1]["data"]["agent"] == "reporting", before[-1]
 
-        runner = Runner(settings, db, bus, build_agents(), Datasets(db, settings.datasets_dir))
+        runner = Runner(
+            settings, db, bus, build_agents(), classify, Datasets(db, settings.datasets_dir)
+        )
         async with bus.subscribe(user_id) as subscription:
             # Every run left active is resumed, other tests' included: wait for this one.
             await runner.resume_interrupted()
