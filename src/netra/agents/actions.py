@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.money import count, usd
-from netra.analytics.analyses.recommendations import Recommendation
+from netra.analytics.result import Recommendation
 from netra.runtime.context import RunContext
 from netra.runtime.report import ActionStep
 from netra.runtime.state import RunState

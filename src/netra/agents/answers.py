@@ -11,9 +11,14 @@ import re
 from typing import TypeVar
 
 from netra.agents.money import count, percent, usd
-from netra.analytics.analyses.breakdowns import Breakdown, BreakdownRow, FeatureGrowth, UserCost
-from netra.analytics.analyses.findings import Latency
-from netra.analytics.analyses.recommendations import Recommendation
+from netra.analytics.result import (
+    Breakdown,
+    BreakdownRow,
+    FeatureGrowth,
+    Latency,
+    Recommendation,
+    UserCost,
+)
 from netra.clock import rfc3339
 from netra.runtime.context import RunContext
 from netra.runtime.report import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from netra.agents.tools import usage
-from netra.analytics.analyses.summary import DatasetSummary
+from netra.analytics.result import DatasetSummary
 from netra.runtime.context import RunContext
 from netra.runtime.state import RunState
 

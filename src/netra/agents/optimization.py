@@ -6,7 +6,7 @@ from typing import Any
 
 from netra.agents.money import usd
 from netra.agents.tools import savings
-from netra.analytics.analyses.recommendations import RecommendationSet
+from netra.analytics.result import RecommendationSet
 from netra.runtime.context import RunContext
 from netra.runtime.state import RunState
 

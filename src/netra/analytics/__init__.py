@@ -31,7 +31,7 @@ _WHERE = {
     "anomalies": "analyses.findings",
     "latency_percentiles": "analyses.findings",
     "recommend": "analyses.recommendations",
-    "DatasetSummary": "analyses.summary",
+    "DatasetSummary": "result",
     "summarize": "analyses.summary",
     "write_demo": "demo.generator",
     "IngestResult": "ingest.pipeline",
@@ -69,12 +69,13 @@ if TYPE_CHECKING:
     )
     from netra.analytics.analyses.findings import anomalies, latency_percentiles
     from netra.analytics.analyses.recommendations import recommendations as recommend
-    from netra.analytics.analyses.summary import DatasetSummary, summarize
+    from netra.analytics.analyses.summary import summarize
     from netra.analytics.connection import open_dataset
     from netra.analytics.demo.generator import write_demo
     from netra.analytics.ingest.pipeline import IngestResult, ingest_file
     from netra.analytics.prices.catalog import cheapest_model, search_catalog
     from netra.analytics.prices.catalog import resolve as resolve_model
+    from netra.analytics.result import DatasetSummary
 
 
 def __getattr__(name: str) -> Any:

@@ -16,11 +16,16 @@ from pydantic import (
     model_validator,
 )
 
-from netra.analytics.analyses.breakdowns import BreakdownRow, FeatureGrowth, UserCost
-from netra.analytics.analyses.findings import Anomaly, Latency
-from netra.analytics.analyses.recommendations import Recommendation
-from netra.analytics.prices.catalog import CatalogModel
-from netra.analytics.result import Result
+from netra.analytics.result import (
+    Anomaly,
+    BreakdownRow,
+    CatalogModel,
+    FeatureGrowth,
+    Latency,
+    Recommendation,
+    Result,
+    UserCost,
+)
 
 FindingKind = Literal["anomaly", "latency", "growth", "user_cost", "alternative"]
 

@@ -16,10 +16,15 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from netra.analytics.analyses.breakdowns import Breakdown, FeatureGrowth, UserCost
-from netra.analytics.analyses.findings import Anomalies, Latency
-from netra.analytics.analyses.recommendations import RecommendationSet
-from netra.analytics.analyses.summary import DatasetSummary
+from netra.analytics.result import (
+    Anomalies,
+    Breakdown,
+    DatasetSummary,
+    FeatureGrowth,
+    Latency,
+    RecommendationSet,
+    UserCost,
+)
 from netra.runtime.report import ActionStep, Alternative, Report, UnknownModel
 
 IntentKind = Literal["chat", "no_data", "spend", "latency", "growth", "user_cost", "optimize"]

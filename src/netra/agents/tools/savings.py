@@ -6,7 +6,7 @@ import asyncio
 
 from netra import analytics
 from netra.agents.tools import over_dataset
-from netra.analytics.analyses.recommendations import RecommendationSet
+from netra.analytics.result import RecommendationSet
 from netra.runtime.context import RunContext
 from netra.runtime.report import Alternative, UnknownModel
 

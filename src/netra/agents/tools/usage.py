@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from netra import analytics
 from netra.agents.tools import over_dataset
-from netra.analytics.analyses.breakdowns import Breakdown, FeatureGrowth, UserCost
-from netra.analytics.analyses.findings import Anomalies, Latency
-from netra.analytics.analyses.summary import DatasetSummary
+from netra.analytics.result import (
+    Anomalies,
+    Breakdown,
+    DatasetSummary,
+    FeatureGrowth,
+    Latency,
+    UserCost,
+)
 from netra.runtime.context import RunContext
 
 

@@ -15,92 +15,20 @@ from typing import Final, NamedTuple
 import duckdb
 
 from netra.analytics.connection import Source, connect
-from netra.analytics.result import Result, usd
+from netra.analytics.result import (
+    Breakdown,
+    BreakdownRow,
+    DailyTrend,
+    DayPoint,
+    FeatureChange,
+    FeatureGrowth,
+    UserCost,
+    usd,
+)
 from netra.analytics.schema import DIMENSIONS
 from netra.errors import InvalidInput
 
 BREAKDOWNS: Final[tuple[str, ...]] = (*DIMENSIONS, "day")
-
-
-class BreakdownRow(Result):
-    """The spend of one key; ``share`` = ``cost_usd`` / the breakdown's total cost."""
-
-    key: str | None
-    cost_usd: float
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    share: float
-    unpriced_requests: int
-
-
-class Breakdown(Result):
-    """Spend by ``by``: the first ``limit`` keys by cost (days: every day, by date), the
-    rest summed in ``others``; totals over every key."""
-
-    by: str
-    rows: list[BreakdownRow]
-    others: BreakdownRow | None
-    keys: int
-    total_cost_usd: float
-    total_requests: int
-
-
-class DayPoint(Result):
-    day: date
-    cost_usd: float
-    requests: int
-    input_tokens: int
-    output_tokens: int
-
-
-class DailyTrend(Result):
-    """Every day from the first to the last of the dataset, days without rows at 0."""
-
-    days: list[DayPoint]
-
-
-class FeatureChange(Result):
-    """A feature's cost in the recent window against the previous one.
-
-    ``growth_usd`` = recent − previous; ``growth_pct`` = growth / previous × 100, ``None``
-    when the previous window cost nothing.
-    """
-
-    feature: str
-    recent_cost_usd: float
-    previous_cost_usd: float
-    growth_usd: float
-    growth_pct: float | None
-
-
-class FeatureGrowth(Result):
-    """Feature costs over the last ``days`` days of the dataset (ending on its last day)
-    against the ``days`` days before; ``top`` is the feature that grew most in dollars,
-    ``None`` if none grew. ``features`` are ordered by growth, largest first."""
-
-    days: int
-    recent_start: date | None
-    recent_end: date | None
-    previous_start: date | None
-    previous_end: date | None
-    features: list[FeatureChange]
-    top: FeatureChange | None
-
-
-class UserCost(Result):
-    """One user's spend; ``share`` of the dataset's total cost; spend by model and by
-    feature with shares of the user's own cost."""
-
-    user: str
-    cost_usd: float
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    unpriced_requests: int
-    share: float
-    by_model: list[BreakdownRow]
-    by_feature: list[BreakdownRow]
 
 
 def spend_breakdown(source: Source, by: str, limit: int | None = 20) -> Breakdown:

@@ -14,56 +14,22 @@ without a feature belong only to the overall series.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Final, Literal
+from typing import Final
 
 from netra.analytics.connection import Source, connect
 from netra.analytics.prices.siblings import versions_of
-from netra.analytics.result import Result, usd
+from netra.analytics.result import (
+    Anomalies,
+    Anomaly,
+    Latency,
+    LatencyRow,
+    usd,
+)
 from netra.analytics.schema import DIMENSIONS
 from netra.errors import InvalidInput
 
 BASELINE_DAYS: Final = 14
 THRESHOLD_STDDEVS: Final = 3
-
-
-class Anomaly(Result):
-    """A day whose spend exceeded ``threshold_usd`` = ``baseline_mean_usd`` + 3 ×
-    ``baseline_stddev_usd`` (the 14 days before it); ``z_score`` = (spend − mean) / stddev,
-    ``None`` when the stddev is 0."""
-
-    scope: Literal["overall", "feature"]
-    feature: str | None
-    day: date
-    cost_usd: float
-    baseline_mean_usd: float
-    baseline_stddev_usd: float
-    threshold_usd: float
-    excess_usd: float
-    z_score: float | None
-
-
-class Anomalies(Result):
-    """Anomalous days, by date (overall before features); ``days_tested``: overall days."""
-
-    items: list[Anomaly]
-    days_tested: int
-
-
-class LatencyRow(Result):
-    """Latency percentiles of one group (``group``: dimension → value); ``rows``
-    observations, ``requests`` they stand for."""
-
-    group: dict[str, str | None]
-    rows: int
-    requests: int
-    p50_ms: float
-    p95_ms: float
-
-
-class Latency(Result):
-    by: list[str]
-    groups: list[LatencyRow]
 
 
 def anomalies(source: Source) -> Anomalies:

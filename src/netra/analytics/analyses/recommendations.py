@@ -27,44 +27,22 @@ Confidence, written down so it can be checked:
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from typing import Final
 
 from netra.analytics.analyses import cells, savings
 from netra.analytics.analyses.savings import Saving
 from netra.analytics.analyses.summary import period_days
 from netra.analytics.connection import Source, connect
-from netra.analytics.result import Result, usd
-
-Kind = Literal["response_cache", "model_routing", "prompt_caching", "batch_api", "error_waste"]
-Confidence = Literal["high", "medium", "low"]
+from netra.analytics.result import (
+    Confidence,
+    Kind,
+    Recommendation,
+    RecommendationSet,
+    usd,
+)
 
 MIN_CONFIDENT_REQUESTS: Final = 100
 MIN_CACHEABLE_PREFIX_TOKENS: Final = 1_024
-
-
-class Recommendation(Result):
-    id: str
-    kind: Kind
-    title: str
-    action: str
-    monthly_savings_usd: float
-    affected_requests: int
-    affected_cost_usd: float
-    confidence: Confidence
-    evidence: dict[str, Any]
-
-
-class RecommendationSet(Result):
-    """The recommendations, largest monthly saving first, and their combined saving.
-
-    ``combined`` holds the monthly saving of each step of the combination, in its order.
-    """
-
-    period_days: float
-    items: list[Recommendation]
-    total_monthly_savings_usd: float
-    combined: dict[str, float]
-    error_waste_monthly_usd: float
 
 
 def recommendations(source: Source) -> RecommendationSet:

@@ -9,31 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from netra.analytics.connection import Source, connect
-from netra.analytics.result import Result, usd
-
-
-class DatasetSummary(Result):
-    """Totals of a dataset.
-
-    - ``total_cost_usd``: Σ ``cost`` (billed or catalog-priced) over every row; unpriced
-      rows add nothing and are counted in ``unpriced_requests`` (Σ ``requests`` of rows
-      without a cost) and named in ``unpriced_models``;
-    - ``period_days``: (``period_end`` − ``period_start``) in seconds / 86,400, not rounded,
-      at least 1 (``period_days``);
-    - ``models``: the distinct ``model`` values as stored, sorted.
-    """
-
-    rows: int
-    requests: int
-    period_start: datetime | None
-    period_end: datetime | None
-    period_days: float
-    total_cost_usd: float
-    models: list[str]
-    input_tokens: int
-    output_tokens: int
-    unpriced_requests: int
-    unpriced_models: list[str]
+from netra.analytics.result import (
+    DatasetSummary,
+    usd,
+)
 
 
 def period_days(start: datetime | None, end: datetime | None) -> float:

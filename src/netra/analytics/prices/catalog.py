@@ -50,7 +50,9 @@ from genai_prices.types import (
     TimeOfDateConstraint,
 )
 
-from netra.analytics.result import Result
+from netra.analytics.result import (
+    CatalogModel,
+)
 from netra.errors import InvalidInput
 
 TOKENS_PER_MTOK: Final = 1_000_000
@@ -151,21 +153,6 @@ def token_prices(model_price: ModelPrice, input_tokens: float) -> TokenPrices | 
         cache_write=_per_unit(model_price.cache_write_mtok, input_tokens, TOKENS_PER_MTOK),
         request=_per_unit(model_price.requests_kcount, input_tokens, REQUESTS_PER_KCOUNT),
     )
-
-
-class CatalogModel(Result):
-    """One catalog model as the catalog search reports it (base-tier prices per MTok)."""
-
-    provider: str
-    model: str
-    name: str | None
-    context_window: int | None
-    input_usd_per_mtok: float
-    output_usd_per_mtok: float | None
-    cache_read_usd_per_mtok: float | None
-    cache_write_usd_per_mtok: float | None
-    capabilities: list[str]
-    request_cost_usd: float
 
 
 def search_catalog(
