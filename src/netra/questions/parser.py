@@ -68,7 +68,8 @@ _WORDS: Final = frozenset(
     model models provider providers vendor vendors feature features user users project
     projects key keys status day days daily week weeks weekly month months monthly break down
     breakdown show list give tell trend about and or with from since between last this past
-    yesterday today hello thanks thank help""".split()
+    yesterday today hello thanks thank help use used using make made where there when good
+    morning afternoon evening slowest fastest slower faster""".split()
 )
 _GREETINGS: Final = re.compile(
     r"^(hi|hello|hey|yo|good (morning|afternoon|evening)|thanks?( you)?|thx|cheers|ok(ay)?|"
@@ -88,7 +89,7 @@ _FOLLOW_UP: Final = re.compile(
     r" down|split (that|it)|why\b|and why|how come)"
 )
 _TARGET: Final = re.compile(
-    r"\b(?:to|with|onto|into|for|on)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
+    r"\b(?:to|with|onto|into|on|use|used|using)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
 )
 _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     (
@@ -98,7 +99,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"switched|use|used|cache|cached|batch|batched|route|routed)|\b(switch|switching|move|"
             r"moving|migrate|migrating|replace|replacing|route|routing)\b.*\b(to|with|onto)\b|"
             r"\bbatch api\b|\bcach(e|ing) (the |our |those |these |repeated |duplicate )?"
-            r"(requests|responses|prompts|calls|it|them)\b"
+            r"(requests|responses|prompts|calls|it|them)\b|\bcaching\b.*\bsave"
         ),
     ),
     (
@@ -182,7 +183,12 @@ def parse(
     reference, anchored = (last_day, True) if last_day < today else (today, False)
     windows = find_windows(text, reference, anchored)
     rest = text
-    for _, (start, end) in reversed(windows):
+    operation = next((op for op, pattern in _OPERATIONS if pattern.search(text)), None)
+    target = _target(text, operation)
+    spans = [span for _, span in windows]
+    if target and (found := re.search(rf"\b{re.escape(target)}\b", text)):
+        spans.append(found.span())
+    for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
     names = names_of(vocabulary)
     tokens = names.fix_typos(parts(rest), _WORDS)
@@ -197,8 +203,7 @@ def parse(
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(words)), None)
     measure = next((m for m, pattern in _MEASURES if pattern.search(words)), None)
     group_by, top, order = _grouping(tokens, matches, operation)
-    target = _target(text, operation)
-    filters_matches = [m for m in matches if not (target and target in m.values)]
+    filters_matches = matches
     if previous is not None and previous.operation not in ("chat", "unknown"):
         if _FOLLOW_UP.match(words) or (operation is None and measure is None and len(tokens) <= 6):
             return _follow_up(
@@ -206,7 +211,8 @@ def parse(
             )
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
-    if words.startswith(("how many errors", "how many failed")) or "failed requests" in words:
+    failed = words.startswith(("how many errors", "how many failed")) or "failed requests" in words
+    if failed and measure in (None, "requests"):
         measure, filters_matches = "requests", filters_matches
         status: tuple[str, ...] = ("error",)
     else:
@@ -259,10 +265,9 @@ def _grouping(
             continue
         candidate = _GROUP_WORDS[token]
         before = set(tokens[max(0, position - 3) : position])
-        after = tokens[position + 1] if position + 1 < len(tokens) else ""
         if candidate in ("day", "week", "month"):
             if token in ("daily", "weekly", "monthly") or before & {"by", "per", "each", "every"}:
-                if not (after in ("request", "requests", "call") or operation == "what_if"):
+                if operation != "what_if":
                     group = group or candidate
             continue
         plural = (token.endswith("s") and token != "status") or token in ("who", "people")
