@@ -13,7 +13,9 @@ A name covers (DATA.md section 6):
 Status values are not names (``errors`` and ``failed`` are read as words by the parser).
 A part that is neither a known word nor a name part is replaced by the closest one when
 rapidfuzz scores it at least ``TYPO_CUTOFF`` (``spnd`` → ``spend``, ``antropic`` →
-``anthropic``); parts shorter than 4 characters are left as they are.
+``anthropic``); of those, the fewest edits with a swap of two neighbours counting as one
+(Damerau-Levenshtein: ``usre`` → ``user``, not ``use``), then the longest (a typo drops a
+letter more often than it adds one). Parts shorter than 4 characters are left as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from functools import lru_cache
 from typing import Final
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from netra.questions.plan import Dimension
 from netra.questions.vocabulary import Vocabulary
@@ -70,7 +73,14 @@ class Names:
             if len(token) < 4 or token in known or token in self.words or token.isdigit():
                 fixed.append(token)
                 continue
-            best = process.extractOne(token, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
+            close = process.extract(
+                token, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=None
+            )
+            best = min(
+                close,
+                key=lambda found: (DamerauLevenshtein.distance(token, found[0]), -len(found[0])),
+                default=None,
+            )
             fixed.append(best[0] if best else token)
         return fixed
 

@@ -63,7 +63,8 @@ _WORDS: Final = frozenset(
     compare versus compared difference against why caused explain drove reason happened jump
     jumped spike spikes anomaly anomalies anomalous unusual outlier outliers abnormal weird
     forecast predict projection projected will next expect going run would save saving
-    savings switch switching move moving moved migrate migrating replace batch batching
+    savings switch switching switched move moving moved migrate migrating migrated replace
+    replaced batch batching batched route routed routing caches
     recommend recommendations recommendation reduce cut lower optimize optimise suggest
     model models provider providers vendor vendors feature features user users project
     projects key keys status day days daily week weeks weekly month months monthly break down

@@ -2,8 +2,9 @@
 
 With filters or a window, the engine runs on exactly the rows they keep
 (``scope.scoped_dataset``): repeats and shared prefixes are grouped within the scope, and
-its monthly figures are the engine's (over the scope's data × 30 ÷ the scope's own
-``period_days``, DATA.md section 3). ``kinds`` keeps the kinds asked about; the combined
+monthly figures are over the window × 30 ÷ its days, or over the data × 30 ÷ the dataset's
+``period_days`` (``scope.scope_days``): the engine's, rescaled from the period of the
+scope's own rows. ``kinds`` keeps the kinds asked about; the combined
 saving (the engine's chain, no request counted twice) is the headline when all are asked.
 """
 
@@ -14,19 +15,27 @@ import duckdb
 from netra import analytics
 from netra.questions.plan import QuestionPlan
 from netra.questions.result import Figure, PlanResult
-from netra.questions.scope import scoped_dataset
+from netra.questions.scope import scope_days, scoped_dataset
 
 
 def recommend(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
     with scoped_dataset(con, plan.filters, plan.window) as scoped:
         found = analytics.recommend(scoped)
+    days = scope_days(con, plan.window)
+    scale = found.period_days / days  # the engine's monthly figures, × 30 ÷ days instead
+
+    def monthly(figure: float) -> float:
+        return figure * scale
+
     items = [item for item in found.items if not plan.kinds or item.kind in plan.kinds]
     if plan.kinds:
-        headline = [Figure(label=item.kind, value=item.monthly_savings_usd) for item in items]
+        headline = [
+            Figure(label=item.kind, value=monthly(item.monthly_savings_usd)) for item in items
+        ]
     else:
         headline = [
-            Figure(label="total_monthly_saving", value=found.total_monthly_savings_usd),
-            Figure(label="error_waste_monthly", value=found.error_waste_monthly_usd),
+            Figure(label="total_monthly_saving", value=monthly(found.total_monthly_savings_usd)),
+            Figure(label="error_waste_monthly", value=monthly(found.error_waste_monthly_usd)),
         ]
     asked = set(plan.kinds) - {item.kind for item in items}
     return PlanResult(
@@ -44,7 +53,7 @@ def recommend(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
             [
                 item.kind,
                 item.title,
-                item.monthly_savings_usd,
+                monthly(item.monthly_savings_usd),
                 item.affected_requests,
                 item.affected_cost_usd,
                 item.confidence,
@@ -53,7 +62,7 @@ def recommend(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
         ],
         method=(
             "the analytics engine's recommendations over the selected requests; per month: "
-            f"over the data × 30 ÷ {found.period_days:.2f} days"
+            f"× 30 ÷ {days:.2f} days"
         ),
         notes=[f"no request qualifies for {kind}" for kind in sorted(asked)],
     )

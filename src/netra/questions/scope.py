@@ -7,7 +7,9 @@ the stored rows kept by the filters and window (chosen on ``usage``, so a provid
 means the catalog's provider, as everywhere else) into a Parquet file in a temporary folder
 and opens it with ``analytics.open_dataset``, which prices it as it prices any dataset (at
 today's catalog prices). The engine's rules then apply unchanged to the scope: repeats and
-prefixes are grouped within it, the monthly figures scale by its own period.
+prefixes are grouped within it. The engine scales a saving to a month by the period of the
+rows it was given; a plan's monthly figures use ``scope_days`` instead: the window, or the
+whole dataset's period, so that choosing a model or a status does not change the month.
 """
 
 from __future__ import annotations
@@ -16,11 +18,25 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 import duckdb
 
 from netra import analytics
 from netra.questions.plan import Filters, Window
+
+DAYS_PER_MONTH: Final = 30
+
+
+def scope_days(con: duckdb.DuckDBPyConnection, window: Window | None) -> float:
+    """The days a plan's figures are over, for its monthly figures (× 30 ÷ these days):
+    the window's (DATA.md section 6), else the dataset's ``period_days`` (section 3)."""
+    if window is not None:
+        return window.days
+    found = con.execute(
+        "SELECT greatest(epoch(last_at) - epoch(first_at), 0) / 86400 FROM period"
+    ).fetchone()
+    return max(1.0, float(found[0] or 0) if found else 0.0)
 
 
 def where(filters: Filters, window: Window | None) -> tuple[str, dict[str, object]]:

@@ -28,10 +28,9 @@ from netra import analytics
 from netra.errors import InvalidInput
 from netra.questions.plan import QuestionPlan, RecommendationKind
 from netra.questions.result import Figure, PlanResult
-from netra.questions.scope import scoped_dataset, where
+from netra.questions.scope import DAYS_PER_MONTH, scope_days, scoped_dataset, where
 
 TOKENS_PER_MTOK: Final = 1_000_000
-DAYS_PER_MONTH: Final = 30
 _KINDS: Final[dict[str, tuple[RecommendationKind, ...]]] = {
     "batch": ("batch_api",),
     "cache": ("response_cache", "prompt_caching"),
@@ -46,15 +45,6 @@ def what_if(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
     if plan.what_if.action == "move_model":
         return _move(con, plan, plan.what_if.target_model)
     return _engine_savings(con, plan, _KINDS[plan.what_if.action])
-
-
-def _days(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> float:
-    if plan.window is not None:
-        return plan.window.days
-    found = con.execute(
-        "SELECT greatest(epoch(last_at) - epoch(first_at), 0) / 86400 FROM period"
-    ).fetchone()
-    return max(1.0, float(found[0] or 0) if found else 0.0)
 
 
 def _target_prices(target: str | None) -> tuple[str, dict[str, float]]:
@@ -113,7 +103,7 @@ def _move(con: duckdb.DuckDBPyConnection, plan: QuestionPlan, target: str | None
     current = sum(row[2] for row in rows)
     moved_cost = sum(row[3] for row in rows)
     saving = current - moved_cost
-    days = _days(con, plan)
+    days = scope_days(con, plan.window)
     unpriced = sum(row[4] for row in found)
     return PlanResult(
         plan=plan,
@@ -138,7 +128,7 @@ def _engine_savings(
 ) -> PlanResult:
     with scoped_dataset(con, plan.filters, plan.window) as scoped:
         found = {item.kind: item for item in analytics.recommend(scoped).items}
-    days = _days(con, plan)
+    days = scope_days(con, plan.window)
     headline: list[Figure] = []
     rows: list[list[object]] = []
     for kind in kinds:

@@ -4,42 +4,17 @@ dataset against figures computed in plain Python over its rows."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from netra import analytics
-from netra.questions import QuestionPlan, Vocabulary, Window, parse, read_vocabulary
+from netra.questions import QuestionPlan, Vocabulary, Window, parse
 from netra.questions.evaluate import DEFAULT_BANK, evaluate, load_bank
 from netra.questions.execute import execute
 from netra.questions.plan import Filters
-
-TODAY = date(2025, 11, 30)  # after the demo's last day (2025-06-30): windows anchor to the data
-CLAUDE = ("claude-3-5-sonnet-20241022", "claude-sonnet-4-20250514", "claude-sonnet-4-5")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    path = tmp_path_factory.mktemp("demo") / "demo.parquet"
-    analytics.write_demo(path, rows=20_000, seed=0)
-    with analytics.open_dataset(path) as con:
-        yield con
-
-
-@pytest.fixture(scope="module")
-def vocabulary(demo: duckdb.DuckDBPyConnection) -> Vocabulary:
-    return read_vocabulary(demo)
-
-
-@pytest.fixture(scope="module")
-def rows(demo: duckdb.DuckDBPyConnection) -> list[dict[str, object]]:
-    """Every priced row as a dict, for the independent figures."""
-    cursor = demo.execute('SELECT day, model, provider, "user", requests, cost FROM usage')
-    names = [column[0] for column in cursor.description or ()]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+from tests.unit.questions.conftest import CLAUDE, TODAY
 
 
 def test_the_parser_scores_at_least_90_percent_on_the_bank(vocabulary: Vocabulary) -> None:
@@ -168,3 +143,8 @@ def test_run_eval_prints_a_table_and_passes_on_the_bank(
 
     assert run_eval(Path(DEFAULT_BANK), vocabulary, TODAY) == 0
     assert "overall" in capsys.readouterr().out
+
+
+def test_two_swapped_letters_are_read_as_the_word_meant(vocabulary: Vocabulary) -> None:
+    plan = parse("spnd by usre", vocabulary, today=TODAY)
+    assert (plan.operation, plan.measure, plan.group_by) == ("measure", "spend", "user")
