@@ -69,9 +69,8 @@ def explain(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
     return PlanResult(
         plan=plan,
         headline=[
-            Figure(label="after", value=after),
-            Figure(label="before", value=before),
-            Figure(label="change", value=change),
+            Figure(label=label, value=value)
+            for label, value in (("after", after), ("before", before), ("change", change))
         ],
         columns=["dimension", "value", "before", "after", "change"] if additive else [],
         rows=_contributors(con, plan, window, baseline, scale) if additive else [],

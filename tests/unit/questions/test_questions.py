@@ -148,3 +148,8 @@ def test_run_eval_prints_a_table_and_passes_on_the_bank(
 def test_two_swapped_letters_are_read_as_the_word_meant(vocabulary: Vocabulary) -> None:
     plan = parse("spnd by usre", vocabulary, today=TODAY)
     assert (plan.operation, plan.measure, plan.group_by) == ("measure", "spend", "user")
+
+
+def test_an_inflected_what_if_verb_keeps_its_meaning(vocabulary: Vocabulary) -> None:
+    plan = parse("what would we save if we batched everything", vocabulary, today=TODAY)
+    assert plan.what_if and plan.what_if.action == "batch"
