@@ -1,0 +1,211 @@
+"""Time expressions in a question, read as windows of UTC calendar days (DATA.md section 6).
+
+``find_windows(text, reference)`` returns every window named in ``text`` (lower case),
+in order, with the span of text it came from. Relative words count back from
+``reference``: today, or the data's last day when the data ends before today.
+
+- ``yesterday``, ``today``; ``this/last week`` (Monday-Sunday); ``this/last month``;
+  ``last/past N days|weeks|months`` (the N days ending with the reference day);
+  ``the week/month before`` (the one before the previous window found);
+- dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
+  such day not after the reference day); a month (``in May``: the latest such month not
+  after the reference day); ``since <date>``; ranges ``from <date> to <date>``,
+  ``between <date> and <date>``, ``June 1-15``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date, timedelta
+from typing import Final
+
+from netra.questions.plan import Window
+
+_MONTHS: Final = {
+    name: number
+    for number in range(1, 13)
+    for name in (calendar.month_name[number].lower(), calendar.month_abbr[number].lower())
+} | {"sept": 9}
+_MONTH = r"(?P<{0}>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?:,?\s+(?P<{0}>20\d\d))?"
+_NUMBERS: Final = {
+    **{"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7},
+    **{"ten": 10, "fourteen": 14, "thirty": 30, "a": 1},
+}
+
+
+def _date(tag: str) -> str:
+    """A date pattern whose groups end with ``tag``: ISO, "June 25", "25 June"."""
+    iso = rf"(?P<iso{tag}>20\d\d-\d\d-\d\d)"
+    month_day = _MONTH.format(f"m{tag}") + r"\s+" + _DAY.format(f"d{tag}") + _YEAR.format(f"y{tag}")
+    day_month = (
+        _DAY.format(f"e{tag}")
+        + r"\s+(?:of\s+)?"
+        + _MONTH.format(f"n{tag}")
+        + _YEAR.format(f"z{tag}")
+    )
+    return rf"(?:{iso}|{month_day}|{day_month})"
+
+
+_PATTERNS: Final = [
+    (
+        "range",
+        re.compile(
+            rf"\b(?:from|between)\s+{_date('a')}\s+(?:to|and|until|till|through|-)\s+"
+            rf"(?:{_date('b')}|(?P<dayb>[0-3]?\d)(?:st|nd|rd|th)?\b)"
+        ),
+    ),
+    (
+        "short_range",
+        re.compile(
+            _MONTH.format("mr") + r"\s+(?P<dr1>[0-3]?\d)\s*(?:-|to|–)\s*(?P<dr2>[0-3]?\d)\b"
+        ),
+    ),
+    ("since", re.compile(rf"\b(?:since|after|from)\s+{_date('s')}")),
+    ("date", re.compile(rf"\b{_date('')}(?![\w-])")),
+    (
+        "last_n",
+        re.compile(
+            r"\b(?:last|past|previous|prior|trailing)\s+(?P<n>\d+|"
+            + "|".join(_NUMBERS)
+            + r")\s+(?P<unit>days?|weeks?|months?)\b"
+        ),
+    ),
+    ("named", re.compile(r"\b(?:yesterday|today|this week|last week|this month|last month)\b")),
+    ("previous_period", re.compile(r"\b(?:the|a)\s+(?:week|month)\s+before\b")),
+    ("previous_week", re.compile(r"\b(?:the\s+)?(?:previous|prior)\s+(?:week|month)\b")),
+    (
+        "month",
+        re.compile(
+            r"\b(?:(?:in|during|for|of|over|through|throughout)\s+(?P<mm>may)|"
+            r"(?P<mo>january|february|march|april|june|july|august|september|october|"
+            r"november|december))\b(?!\s+[0-3]?\d)"
+        ),
+    ),
+]
+
+
+def find_windows(
+    text: str, reference: date, anchored: bool
+) -> list[tuple[Window, tuple[int, int]]]:
+    """The windows named in ``text`` in order of appearance, each with its span."""
+    found: list[tuple[Window, tuple[int, int]]] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in _PATTERNS:
+        for match in pattern.finditer(text):
+            span = match.span()
+            if any(span[0] < end and start < span[1] for start, end in taken):
+                continue
+            window = _window(kind, match, reference, found)
+            if window is None:
+                continue
+            words = match.group(0).strip()
+            relative = kind in ("last_n", "named")
+            found.append(
+                (
+                    Window(
+                        start=window[0],
+                        end=window[1],
+                        words=words,
+                        anchored_to_data=anchored and relative,
+                    ),
+                    span,
+                )
+            )
+            taken.append(span)
+    found.sort(key=lambda item: item[1])
+    return found
+
+
+def _window(
+    kind: str,
+    match: re.Match[str],
+    reference: date,
+    found: list[tuple[Window, tuple[int, int]]],
+) -> tuple[date, date] | None:
+    groups = match.groupdict()
+    if kind == "range":
+        start = _parsed(groups, "a", reference)
+        end = _parsed(groups, "b", reference)
+        if end is None and start is not None and groups.get("dayb"):
+            end = _safe_date(start.year, start.month, int(groups["dayb"]))
+        return (start, end) if start and end and start <= end else None
+    if kind == "short_range":
+        month = _MONTHS[groups["mr"]]
+        year = _year_for(month, int(groups["dr1"]), reference)
+        start, end = (_safe_date(year, month, int(groups[k])) for k in ("dr1", "dr2"))
+        return (start, end) if start and end and start <= end else None
+    if kind == "since":
+        start = _parsed(groups, "s", reference)
+        return (start, reference) if start and start <= reference else None
+    if kind == "date":
+        day = _parsed(groups, "", reference)
+        return (day, day) if day else None
+    if kind == "last_n":
+        count = _NUMBERS.get(groups["n"]) or int(groups["n"])
+        days = count * {"d": 1, "w": 7, "m": 30}[groups["unit"][0]]
+        return (reference - timedelta(days=days - 1), reference) if days > 0 else None
+    if kind == "named":
+        return _named(match.group(0), reference)
+    if kind in ("previous_period", "previous_week"):
+        unit = "week" if "week" in match.group(0) else "month"
+        if found and kind == "previous_period":
+            before = found[-1][0]
+            length = timedelta(days=before.days)
+            return (before.start - length, before.start - timedelta(days=1))
+        return _named(f"last {unit}", reference)
+    month_name = groups.get("mm") or groups.get("mo")
+    if month_name is None:
+        return None
+    month = _MONTHS[month_name]
+    year = reference.year if month <= reference.month else reference.year - 1
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _named(words: str, reference: date) -> tuple[date, date]:
+    if words == "today":
+        return reference, reference
+    if words == "yesterday":
+        return reference - timedelta(days=1), reference - timedelta(days=1)
+    monday = reference - timedelta(days=reference.weekday())
+    if words == "this week":
+        return monday, reference
+    if words == "last week":
+        return monday - timedelta(days=7), monday - timedelta(days=1)
+    first = reference.replace(day=1)
+    if words == "this month":
+        return first, reference
+    last_end = first - timedelta(days=1)
+    return last_end.replace(day=1), last_end
+
+
+def _parsed(groups: dict[str, str | None], tag: str, reference: date) -> date | None:
+    if iso := groups.get(f"iso{tag}"):
+        try:
+            return date.fromisoformat(iso)
+        except ValueError:
+            return None
+    month_name, day = groups.get(f"m{tag}"), groups.get(f"d{tag}")
+    year = groups.get(f"y{tag}")
+    if month_name is None:
+        month_name, day, year = groups.get(f"n{tag}"), groups.get(f"e{tag}"), groups.get(f"z{tag}")
+    if month_name is None or day is None:
+        return None
+    month = _MONTHS[month_name]
+    resolved = int(year) if year else _year_for(month, int(day), reference)
+    return _safe_date(resolved, month, int(day))
+
+
+def _year_for(month: int, day: int, reference: date) -> int:
+    """The year of the latest ``month``/``day`` not after ``reference``."""
+    candidate = _safe_date(reference.year, month, day)
+    return reference.year if candidate is None or candidate <= reference else reference.year - 1
+
+
+def _safe_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
