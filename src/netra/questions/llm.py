@@ -42,6 +42,8 @@ log = structlog.get_logger(__name__)
 
 # Model names of pydantic-ai 1.x that 2.x spells differently.
 _PROVIDER_ALIASES: Final = {"google-gla": "google"}
+# Providers whose endpoint argument is not ``base_url``.
+_URL_ARGUMENT: Final = {"azure": "azure_endpoint", "litellm": "api_base"}
 _VALUES_SHOWN: Final = 200  # per dimension: the prompt stays small on wide datasets
 _PARSER: Final = "the parser read the question"
 
@@ -104,7 +106,7 @@ def language_model(settings: _Settings) -> LanguageModel | None:
         return None
     provider, _, name = settings.llm_model.partition(":")
     provider = _PROVIDER_ALIASES.get(provider, provider)
-    options = {"base_url": settings.llm_base_url}
+    options = {_URL_ARGUMENT.get(provider, "base_url"): settings.llm_base_url}
     if settings.llm_api_key is not None:
         options["api_key"] = settings.llm_api_key.get_secret_value()
     given = {key: value for key, value in options.items() if value}

@@ -162,6 +162,9 @@ def test_no_model_is_built_without_netra_llm_model(tmp_path: Path) -> None:
     [
         ("openai:gpt-4o-mini", "openai"),
         ("openai-chat:llama3.2", "openai"),
+        ("ollama:llama3.2", "ollama"),
+        ("litellm:claude-haiku-4-5", "litellm"),
+        ("azure:gpt-4o-mini", "azure"),
         ("anthropic:claude-haiku-4-5", "anthropic"),
         ("google-gla:gemini-2.5-flash", "google"),
         ("google:gemini-2.5-flash", "google"),
