@@ -122,6 +122,13 @@ class Settings(BaseSettings):
             raise SettingsError("NETRA_JWT_SECRET: not set and no data folder prepared")
         return self.jwt_secret.get_secret_value().encode()
 
+    # The optional language model that reads questions and phrases answers (docs/questions.md,
+    # "With a language model"). Unset NETRA_LLM_MODEL: the deterministic parser alone.
+    llm_model: str | None = None  # "openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", ...
+    llm_base_url: str | None = None  # an OpenAI-compatible endpoint, a proxy, a gateway
+    llm_api_key: SecretStr | None = None  # unset: the provider's own variable (OPENAI_API_KEY...)
+    llm_timeout_s: float = Field(10.0, gt=0)  # per question; then the parser answers
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read and validate the environment; raise SettingsError with one line naming the variable."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
+    from netra.questions.llm import ModelUsage
     from netra.runtime.runner import Runner
 
 
@@ -39,6 +40,25 @@ class Metrics:
         )
         for status in ("completed", "failed", "cancelled"):
             finished.labels(status).set_function(partial(runner.finished_runs.__getitem__, status))
+
+        self.llm_tokens = Counter(
+            "netra_llm_tokens",
+            "tokens of the configured language model (NETRA_LLM_MODEL)",
+            ["model", "direction"],
+            registry=self.registry,
+        )
+        self.llm_cost = Counter(
+            "netra_llm_cost_usd",
+            "priced cost of the configured language model, USD",
+            ["model"],
+            registry=self.registry,
+        )
+
+    def record_llm(self, usage: ModelUsage) -> None:
+        """Count one question's model usage (a model the catalog cannot price adds no cost)."""
+        self.llm_tokens.labels(usage.model, "input").inc(usage.input_tokens)
+        self.llm_tokens.labels(usage.model, "output").inc(usage.output_tokens)
+        self.llm_cost.labels(usage.model).inc(usage.cost_usd or 0.0)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
