@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
@@ -33,3 +35,18 @@ async def test_common_passwords_and_control_characters_are_refused(password: str
 
 async def test_a_long_uncommon_passphrase_is_accepted() -> None:
     await check_new_password("stapled horse battery, correct")
+
+
+def test_the_deny_list_is_zxcvbns_passwords_read_without_its_other_lists() -> None:
+    code = (
+        "import sys\n"
+        "from netra.auth.passwords import common_passwords\n"
+        "found = common_passwords()\n"
+        "loaded = 'zxcvbn.frequency_lists' in sys.modules\n"
+        "from zxcvbn.frequency_lists import FREQUENCY_LISTS\n"
+        "print(loaded, found == frozenset(FREQUENCY_LISTS['passwords']), len(found))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True", "30000"], out

@@ -12,10 +12,13 @@ composition rules.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.util
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -51,8 +54,23 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
 
 @cache
 def common_passwords() -> frozenset[str]:
-    """zxcvbn's 30,000 most common passwords (lower case), loaded at the first registration."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # ~0.3 s: not at import
+    """zxcvbn's 30,000 most common passwords (lower case), loaded at the first registration.
+
+    Only that list is read from zxcvbn's generated ``frequency_lists`` module (one line,
+    ``"passwords": "a,b,...".split(",")``): importing the module would keep its six other
+    lists (English words, names, TV words) resident, 15 MiB that every server would carry.
+    """
+    package = importlib.util.find_spec("zxcvbn")  # finds it without importing it
+    if package is None or not package.submodule_search_locations:
+        raise RuntimeError("the zxcvbn package is not installed")
+    lists = Path(package.submodule_search_locations[0]) / "frequency_lists.py"
+    with lists.open(encoding="utf-8") as source:
+        for line in source:
+            prefix, _, rest = line.strip().partition('"passwords": "')
+            if not prefix and rest.endswith('".split(","),'):
+                text = ast.literal_eval('"' + rest.removesuffix('.split(","),'))
+                return frozenset(text.split(","))
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # another layout: import it whole
 
     return frozenset(FREQUENCY_LISTS["passwords"])
 
