@@ -1,10 +1,11 @@
-"""The ``netra`` command: serve, migrate, ingest, worker (one module per command)."""
+"""The ``netra`` command: serve, migrate, ingest, eval, worker (one module per command)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 
 from netra.config import SettingsError, load_settings, prepare_data_dir
@@ -22,6 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     ingest_parser.add_argument("file", type=Path)
     ingest_parser.add_argument("--email", required=True, help="the account that owns the data")
     ingest_parser.add_argument("--name", help="dataset name (default: the file name)")
+    evaluate = commands.add_parser(
+        "eval", help="score how questions are understood (the parser, and a configured model)"
+    )
+    evaluate.add_argument("bank", nargs="?", type=Path, help="a question bank (default: shipped)")
+    evaluate.add_argument("--dataset", type=Path, help="resolve names against this Parquet file")
+    evaluate.add_argument(
+        "--today", type=date.fromisoformat, help="the day relative windows count from"
+    )
     commands.add_parser("worker", help="execute runs from the distributed queue")
     args = parser.parse_args(argv)
 
@@ -50,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
 
         migrate(settings)
         return asyncio.run(ingest(settings, args.file, args.email, args.name))
+    if args.command == "eval":
+        from netra.cli.eval import evaluate_questions
+
+        return evaluate_questions(settings, args.bank, args.dataset, args.today)
     from netra.cli.worker import worker
 
     return worker()

@@ -5,6 +5,9 @@ with scripted answers. No network beyond 127.0.0.1."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -37,6 +40,7 @@ class StandIn:
 
     url: str
     answers: list[dict[str, Any] | int] = field(default_factory=list)
+    by_question: dict[str, dict[str, Any] | int] = field(default_factory=dict)  # not used up
     requests: list[tuple[dict[str, str], dict[str, Any]]] = field(default_factory=list)
 
     def llm(self, timeout_s: float = 10) -> LanguageModel:
@@ -57,8 +61,11 @@ def server() -> Iterator[StandIn]:
     stand_in = StandIn(url=f"http://127.0.0.1:{port}")
 
     async def completions(request: Request) -> JSONResponse:
-        stand_in.requests.append((dict(request.headers), await request.json()))
-        answer = stand_in.answers.pop(0)
+        body = await request.json()
+        stand_in.requests.append((dict(request.headers), body))
+        asked = json.dumps(body["messages"][-1])  # the question, not the instructions
+        found = [answer for question, answer in stand_in.by_question.items() if question in asked]
+        answer = found[0] if found else stand_in.answers.pop(0)
         if isinstance(answer, int):
             return JSONResponse({"error": {"message": "scripted failure"}}, status_code=answer)
         return JSONResponse(answer)
@@ -80,6 +87,7 @@ def server() -> Iterator[StandIn]:
 @pytest.fixture
 def stand_in(server: StandIn) -> StandIn:
     server.answers.clear()
+    server.by_question.clear()
     server.requests.clear()
     return server
 
@@ -179,3 +187,56 @@ async def test_an_answer_is_phrased_over_the_wire_when_its_figures_are_the_resul
     refused = await phrase_answer(stand_in.llm(), "spend on claude last week?", result, templated)
     assert refused.text is None
     assert refused.reason == "the language model's answer has figures not in the result: 1,300"
+
+
+def _eval(*args: str, model_url: str | None = None, tmp_path: Any) -> Any:
+    env = {**os.environ, "NETRA_ENV": "test", "NETRA_DATA_DIR": str(tmp_path / "data")}
+    env.pop("NETRA_LLM_MODEL", None)
+    if model_url is not None:
+        env |= {
+            "NETRA_LLM_MODEL": "openai-chat:gpt-4o-mini",
+            "NETRA_LLM_BASE_URL": f"{model_url}/v1",
+            "NETRA_LLM_API_KEY": KEY,
+        }
+    return subprocess.run(
+        [sys.executable, "-m", "netra.cli", "eval", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_netra_eval_scores_the_parser_on_the_shipped_bank(tmp_path: Any) -> None:
+    done = _eval(tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    header, *rows = done.stdout.strip().splitlines()
+    assert header.split()[:3] == ["category", "questions", "parser"]
+    overall = rows[-1].split()
+    assert overall[0] == "overall" and int(overall[1]) >= 150, rows[-1]
+    assert float(overall[3].rstrip("%")) >= 90, rows[-1]
+    assert {"measure", "compare", "explain", "forecast"} <= {row.split()[0] for row in rows}
+
+
+def test_netra_eval_scores_a_configured_model_beside_the_parser(
+    stand_in: StandIn, tmp_path: Any
+) -> None:
+    """The model's plan counts when right; a question the model failed counts as a miss even
+    though the parser then answered it right."""
+    bank = tmp_path / "bank.jsonl"
+    items = [
+        ("What did we spend on Claude last week?", {"operation": "measure"}),
+        ("Are there any anomalies?", {"operation": "anomalies"}),
+    ]
+    bank.write_text(
+        "".join(json.dumps({"category": "c", "question": q, "expect": e}) + "\n" for q, e in items)
+    )
+    on_claude = {"operation": "measure", "filters": {"model": ["claude-sonnet-4-5"]}}
+    stand_in.by_question[items[0][0]] = tool_call("final_result", on_claude)
+    stand_in.by_question[items[1][0]] = 400  # the model fails: the parser's plan is no hit
+    done = _eval(str(bank), "--today", "2025-11-30", model_url=stand_in.url, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    overall = done.stdout.strip().splitlines()[-1].split()
+    assert overall == ["overall", "2", "2", "100.0%", "1", "50.0%"], done.stdout
+    assert "model usage: 1 requests, 812 input" in done.stdout, done.stdout
