@@ -25,13 +25,12 @@ from collections import Counter, deque
 
 import structlog
 from fastapi import APIRouter, WebSocket
-from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from netra.auth.sessions import Principal, authenticate
 from netra.db import events as event_rows
 from netra.db import runs as run_rows
-from netra.db.tables import Session
+from netra.db import sessions
 from netra.errors import NetraError, Unauthorized
 from netra.ids import new_id
 from netra.protocol import (
@@ -136,12 +135,10 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
 
 
 async def _session_open(resources: Resources, principal: Principal) -> bool:
-    revoked = await resources.db.read(
-        lambda conn: conn.execute(
-            select(Session.revoked_at).where(Session.id == principal.session_id)
-        ).scalar()
+    found = await resources.db.read(
+        lambda conn: sessions.revoked_at(conn, principal.session_id, principal.user_id)
     )
-    return revoked is None
+    return found is not None and found.revoked_at is None
 
 
 class Connection:
