@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 if TYPE_CHECKING:
-    from netra.questions.llm import ModelUsage
+    from netra.questions.usage import ModelUsage
     from netra.runtime.runner import Runner
 
 

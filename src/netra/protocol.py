@@ -159,6 +159,8 @@ class RunResumed(_Data):
 
 class Response(_Data):
     text: str
+    # Questions the answer offers instead of one it could not answer: absent when none.
+    suggestions: Annotated[list[str], Field(exclude_if=lambda value: not value)] = []
 
 
 class RunCompleted(_Data):

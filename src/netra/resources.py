@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from netra.agents import build_agents
-from netra.agents.triage import classify
+from netra.agents.triage import plan_question
 from netra.config import Settings
 from netra.dataset_store import Datasets, Limits
 from netra.db import Database
@@ -43,7 +43,13 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
         settings.max_concurrent_imports,
     )
     datasets = Datasets(db, settings.datasets_dir, limits)
-    runner = Runner(settings, db, bus, build_agents(), classify, datasets)
+    llm = None
+    if settings.llm_model:  # the model library is imported only when a model is configured
+        from netra.questions.llm import language_model
+
+        llm = language_model(settings)
+    agents = build_agents(db, llm, lambda usage: resources.metrics.record_llm(usage))
+    runner = Runner(settings, db, bus, agents, plan_question, datasets)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
         # Only a lone process owns every active run; with Redis, other servers may be

@@ -20,16 +20,20 @@ def _money_in(value: Any, key: str = "") -> set[str]:
     """Every money field of the report (its key names ``usd``), as the answer writes it.
 
     Only money: a request count or a token total that happens to equal a figure does not
-    vouch for it.
+    vouch for it. A plan's headline figures and table cells are the answer's own figures.
     """
     found: set[str] = set()
     if isinstance(value, dict):
         for name, item in value.items():
-            found |= _money_in(item, name)
+            found |= _money_in(item, "table" if "table" in (name, key) else name)
     elif isinstance(value, list):
         for item in value:
             found |= _money_in(item, key)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and "usd" in key:
+    elif (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and ("usd" in key or key in ("value", "table"))
+    ):
         found.add(f"{value:,.2f}")
     return found
 
@@ -57,7 +61,8 @@ async def _ask(server, account, question: str) -> list[dict[str, Any]]:
     [
         "How do we cut our AI costs?",
         "What did we spend per model?",
-        "Which feature grew most last week?",
+        "Which feature cost the most last week?",
+        "Why did costs jump on June 25?",
         "What did we spend per feature?",
         "What did user u3 cost us?",
     ],
@@ -127,7 +132,8 @@ async def test_a_narrow_question_gets_a_narrow_answer(server, http, demo_user):
         "reporting",
     ]
     answer = events[-1]["data"]["response"]["text"]
-    assert "p95" in answer and "gpt-4o" in answer
+    assert answer.startswith("P95 latency on gpt-4o and gpt-4o-2024-08-06 over the whole period")
+    assert re.search(r"\*\*[\d,]+ ms\*\*", answer.split("\n")[0]), answer
     assert "save about" not in answer  # no recommendations for a latency question
 
 

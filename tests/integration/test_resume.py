@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from netra.agents import build_agents
-from netra.agents.triage import classify
+from netra.agents.triage import plan_question
 from netra.clock import utc_now
 from netra.config import Settings
 from netra.dataset_store import Datasets
@@ -48,8 +48,8 @@ async def _admitted_run(db: Database, datasets: Datasets) -> tuple[str, str, str
         )
     )
     dataset = await datasets.create_demo(user_id, 2_000, seed=7)
-    intent, plan = classify(QUESTION, has_data=True)
-    state = RunState(message=QUESTION, intent=intent, plan=plan)
+    question, plan = plan_question(QUESTION)
+    state = RunState(message=QUESTION, question=question, plan=plan)
 
     def admit(conn: Any) -> str:
         thread_id: str = threads.create(conn, user_id, QUESTION)["id"]
@@ -99,7 +99,7 @@ async def _run_every_agent(db: Database, datasets: Datasets, run_id: str) -> Non
             dataset=dataset,
             emitter=emitter,
         )
-        await Orchestrator(build_agents()).run(ctx, RunState.model_validate(run.state))
+        await Orchestrator(build_agents(db)).run(ctx, RunState.model_validate(run.state))
         await emitter.settled()
 
 
@@ -132,7 +132,7 @@ async def test_a_run_lost_after_its_last_agent_completed_resumes_straight_to_its
         assert before[-1]["data"]["agent"] == "reporting", before[-1]
 
         runner = Runner(
-            settings, db, bus, build_agents(), classify, Datasets(db, settings.datasets_dir)
+            settings, db, bus, build_agents(db), plan_question, Datasets(db, settings.datasets_dir)
         )
         async with bus.subscribe(user_id) as subscription:
             # Every run left active is resumed, other tests' included: wait for this one.

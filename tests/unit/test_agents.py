@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from netra.agents import build_agents
-from netra.agents.triage import classify
+from netra.agents.money import amount, usd
+from netra.agents.triage import plan_question
 from netra.dataset_store import Datasets
 from netra.db import Database
+from netra.db.tables import Run as RunRow
 from netra.runtime.admission import Admission
 from netra.runtime.bus import MemoryBus
 from netra.runtime.context import RunContext
@@ -22,8 +25,6 @@ from netra.runtime.events import Emitter
 from netra.runtime.queue import MemoryQueue
 from netra.runtime.state import RunState
 from tests.unit.runs import add_demo, add_user, migrated, stored_events
-
-AGENTS = build_agents()
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ class Run:
         self.db, self.ctx, self.state = db, ctx, state
 
     async def agent(self, name: str) -> dict[str, Any]:
-        output = await AGENTS[name].run(self.ctx, self.state)
+        output = await build_agents(self.db)[name].run(self.ctx, self.state)
         self.state.completed.append(name)
         return output
 
@@ -65,10 +66,15 @@ async def start(settings_url: Any, db: Database) -> AsyncIterator[Any]:
     async def idle(handle: Any) -> None:
         return None  # the test drives the agents itself
 
-    admission = Admission(settings_url, db, bus, MemoryQueue(idle), classify)
+    admission = Admission(settings_url, db, bus, MemoryQueue(idle), plan_question)
 
-    async def begin(message: str, *, with_data: bool = True) -> Run:
-        row = await admission.start(user_id, message, dataset_id=dataset_id if with_data else None)
+    async def begin(message: str, *, with_data: bool = True, thread_id: str | None = None) -> Run:
+        row = await admission.start(
+            user_id,
+            message,
+            thread_id=thread_id,
+            dataset_id=dataset_id if with_data else None,
+        )
         dataset = RunDataset(dataset_id, datasets.path(user_id, dataset_id)) if with_data else None
         if dataset is not None:
             opened.append(dataset)
@@ -88,37 +94,126 @@ async def start(settings_url: Any, db: Database) -> AsyncIterator[Any]:
         dataset.close()
 
 
-async def test_triage_explains_its_plan(start: Any) -> None:
-    run = await start("How do we cut our AI costs?")
+async def test_triage_reads_the_question_against_the_dataset_and_revises_the_plan(
+    start: Any,
+) -> None:
+    run = await start("What did we spend on Claude last week?")
+    assert not run.state.question.filters.model  # admission: "claude" is no name yet
     output = await run.agent("triage")
     events = await run.events()
 
-    assert run.state.plan == ["triage", "data", "optimization", "actions", "reporting"]
-    assert output["intent"] == "optimize"
-    assert output["next"] == ["data", "optimization", "actions", "reporting"]
-    assert [e["type"] for e in events[1:]] == ["agent_thinking"] * (len(events) - 1)
+    question = run.state.question
+    assert question.operation == "measure"
+    assert question.filters.model and all(m.startswith("claude") for m in question.filters.model)
+    assert question.window is not None and question.window.words == "last week"
+    assert run.state.plan == ["triage", "data", "reporting"]
+    assert output["next"] == ["data", "reporting"]
+    thinking = [e["data"]["text"] for e in events if e["type"] == "agent_thinking"]
+    assert thinking == [f"Read as: {question.describe()}. Next: data, reporting."]
+    tools = [e["data"]["tool"] for e in events if e["type"] == "tool_completed"]
+    assert tools == ["read_vocabulary"]
 
 
-async def test_data_runs_the_analyses_the_question_needs_through_tools(start: Any) -> None:
-    run = await start("What did we spend per model?")
+async def test_triage_adds_the_data_agent_for_a_name_only_the_dataset_knows(
+    start: Any,
+) -> None:
+    run = await start("How much did u3 spend in June?")
+    assert run.state.plan == ["triage", "reporting"]  # admission: "u3" is no name yet
+    output = await run.agent("triage")
+    assert run.state.question.filters.user == ("u3",)
+    assert output["next"] == ["data", "reporting"]
+
+
+async def test_triage_reads_a_follow_up_against_the_threads_previous_plan(start: Any) -> None:
+    first = await start("What did we spend on Claude last week?")
+    await first.agent("triage")
+    await first.db.write(
+        lambda conn: conn.execute(
+            update(RunRow)
+            .where(RunRow.id == first.ctx.run_id)
+            .values(status="completed", state=first.state.model_dump(mode="json"))
+        )
+    )
+    follow = await start("and on gpt-4o?", thread_id=first.ctx.thread_id)
+    await follow.agent("triage")
+
+    assert follow.state.question.filters.model == ("gpt-4o", "gpt-4o-2024-08-06")
+    assert follow.state.question.window == first.state.question.window
+
+
+async def test_triage_keeps_a_greeting_a_chat_without_reading_the_dataset(start: Any) -> None:
+    run = await start("hello")
+    output = await run.agent("triage")
+    events = await run.events()
+    assert output["next"] == ["reporting"]
+    assert not [e for e in events if e["type"] == "tool_executing"]
+
+
+async def test_data_executes_the_plan_through_a_tool(start: Any) -> None:
+    run = await start("waht did we spnd per modle")
+    await run.agent("triage")
     output = await run.agent("data")
     events = await run.events()
 
-    assert output == {"analyses": ["by_model", "summary"]}
-    assert run.state.summary is not None and run.state.summary.rows == 3_000
-    assert list(run.state.breakdowns) == ["model"]
-    assert run.state.breakdowns["model"].total_requests == 3_000
+    assert output == {"operation": "measure", "analyses": ["summary", "plan"]}
+    result = run.state.result
+    assert result is not None and result.columns == ["model", "spend"]
+    summary = run.state.summary
+    assert summary is not None
+    assert sum(row[1] for row in result.rows) == pytest.approx(summary.total_cost_usd)
     tools = [e["data"]["tool"] for e in events if e["type"] == "tool_completed"]
-    assert tools == ["dataset_summary", "spend_breakdown"]
-    executing = [e["data"]["call_id"] for e in events if e["type"] == "tool_executing"]
-    completed = [e["data"]["call_id"] for e in events if e["type"] == "tool_completed"]
-    assert executing == completed
+    assert tools == ["read_vocabulary", "dataset_summary", "answer_question"]
+
+
+async def test_reporting_leads_with_the_figure_asked_for(start: Any) -> None:
+    run = await start("What did we spend on Claude last week?")
+    for name in ("triage", "data", "reporting"):
+        await run.agent(name)
+
+    result = run.state.result
+    assert result is not None and result.headline[0].value
+    lead = (run.state.answer or "").split("\n")[0]
+    assert lead.startswith(f"You spent **{usd(result.headline[0].value)}** on claude-")
+    assert lead.endswith("in Jun 23-29 (last week).")
+    report = run.state.report
+    assert report is not None and report.intent == "measure"
+    assert report.plan == run.state.question.describe()
+    assert report.period.start == "2025-06-23T00:00:00.000Z" and report.period.days == 7
+    assert report.headline == result.headline
+
+
+async def test_reporting_declines_what_it_cannot_answer_with_suggestions(start: Any) -> None:
+    run = await start("What was our revenue last quarter?")
+    for name in run.state.plan:
+        await run.agent(name)
+    answer = run.state.answer or ""
+    assert answer.startswith("I can't answer that yet.")
+    assert run.state.report is None and "$" not in answer
+    assert 2 <= len(run.state.question.suggestions) <= 3
+    assert all(f"- {s}" in answer for s in run.state.question.suggestions)
+
+
+async def test_reporting_escapes_data_values_and_writes_small_amounts_precisely(
+    start: Any,
+) -> None:
+    run = await start("What is the cost per request of gpt-4o-mini?")
+    for name in ("triage", "data", "reporting"):
+        await run.agent(name)
+    result = run.state.result
+    assert result is not None and result.headline[0].value is not None
+    assert result.headline[0].value < 0.01
+    assert f"**{amount(result.headline[0].value)}**" in (run.state.answer or "")
+    assert "$0.00**" not in (run.state.answer or "")
 
 
 async def test_optimization_actions_and_reporting_agree_on_the_figures(start: Any) -> None:
     run = await start("How do we cut our AI costs?")
+    assert run.state.plan == ["triage", "data", "optimization", "actions", "reporting"]
     for name in ("triage", "data"):
         await run.agent(name)
+    assert run.state.plan == ["triage", "data", "optimization", "actions", "reporting"]
+    assert list(run.state.breakdowns) == ["model", "feature", "user", "day"]
+    assert run.state.result is None  # not scoped: the whole dataset's savings
 
     found = await run.agent("optimization")
     items = run.state.recommendations.items if run.state.recommendations else []
@@ -172,5 +267,12 @@ async def test_a_state_stored_by_the_previous_version_resumes_to_the_same_answer
     assert run.state.report is not None
     report = run.state.report.model_dump(mode="json")
     del report["dataset_id"]
+    # This version's report says how the question was read (the plan, in words).
+    assert (report.pop("intent"), report.pop("plan")) == (
+        "recommend",
+        "how to save, the whole period",
+    )
+    assert (report.pop("headline"), report.pop("table")) == ([], None)
+    del stored["report"]["intent"]
     assert json.dumps(report) == json.dumps(stored["report"])
     assert RunState.model_validate(run.state.model_dump(mode="json")) == run.state

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from netra.agents import build_agents
-from netra.agents.triage import classify
+from netra.agents.triage import plan_question
 from netra.dataset_store import Datasets
 from netra.db import Database
 from netra.errors import RateLimited, RunError, ThreadBusy, TooManyRuns
@@ -62,13 +62,13 @@ class World:
 
     def runner(self, tmp_path: Path, agents: dict[str, Any] | None = None, **values: Any) -> Runner:
         settings = settings_for(tmp_path, **values)
-        all_agents = {**build_agents(), **(agents or {})}
+        all_agents = {**build_agents(self.db), **(agents or {})}
         return Runner(
             settings,
             self.db,
             self.bus,
             all_agents,
-            classify,
+            plan_question,
             Datasets(self.db, settings.datasets_dir),
         )
 

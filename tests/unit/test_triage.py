@@ -1,47 +1,50 @@
+"""The admission's plan: the question read without dataset names, fast, and the agents."""
+
+import time
+
 import pytest
 
-from netra.agents.triage import classify
+from netra.agents.triage import agents_for, plan_question
+from netra.questions.plan import QuestionPlan
 
 
 @pytest.mark.parametrize(
-    ("message", "kind", "plan"),
+    ("message", "operation", "agents"),
     [
         ("hello", "chat", ["triage", "reporting"]),
         ("What can you do?", "chat", ["triage", "reporting"]),
-        ("What did we spend per model?", "spend", ["triage", "data", "reporting"]),
-        ("p95 latency of gpt-4o?", "latency", ["triage", "data", "reporting"]),
-        ("Which feature grew most last week?", "growth", ["triage", "data", "reporting"]),
-        ("What is the cost of user u7?", "user_cost", ["triage", "data", "reporting"]),
+        ("What did we spend per model?", "measure", ["triage", "data", "reporting"]),
+        ("Are there any anomalies?", "anomalies", ["triage", "data", "reporting"]),
+        ("Why did costs jump on June 25?", "explain", ["triage", "data", "reporting"]),
+        ("What will we spend next month?", "forecast", ["triage", "data", "reporting"]),
         (
             "How can we reduce our AI bill?",
-            "optimize",
+            "recommend",
             ["triage", "data", "optimization", "actions", "reporting"],
         ),
         (
             "Find savings in our LLM usage",
-            "optimize",
+            "recommend",
             ["triage", "data", "optimization", "reporting"],
         ),
+        ("What is the weather?", "unknown", ["triage", "reporting"]),
     ],
 )
-def test_the_plan_follows_the_question(message, kind, plan):
-    intent, chosen = classify(message, has_data=True)
-    assert (intent.kind, chosen) == (kind, plan)
+def test_the_admission_plan_follows_the_question(message, operation, agents):
+    question, chosen = plan_question(message)
+    assert (question.operation, chosen) == (operation, agents)
 
 
-def test_without_data_a_data_question_gets_the_how_to_load_answer():
-    intent, plan = classify("What did we spend per model?", has_data=False)
-    assert intent.kind == "no_data"
-    assert plan == ["triage", "reporting"]
+def test_triage_revises_from_the_full_plan():
+    recommend = QuestionPlan(operation="recommend")
+    assert agents_for(recommend, "what should we do to save?")[-2:] == ["actions", "reporting"]
+    assert agents_for(QuestionPlan(operation="unknown"), "x") == ["triage", "reporting"]
 
 
-def test_a_greeting_needs_no_data_even_without_a_dataset():
-    assert classify("hi there", has_data=False)[0].kind == "chat"
-
-
-def test_entities_are_extracted():
-    intent, _ = classify("What is the p95 latency of gpt-4o for user u7?", has_data=True)
-    assert intent.model == "gpt-4o"
-    assert intent.user == "u7"
-    spend, _ = classify("spend by feature and by provider", has_data=True)
-    assert spend.dimensions == ["provider", "feature"]
+def test_the_admission_plan_takes_well_under_a_millisecond():
+    for message in ("hello", "What did we spend on Claude last week?"):
+        plan_question(message)
+        started = time.perf_counter()
+        for _ in range(200):
+            plan_question(message)
+        assert (time.perf_counter() - started) / 200 < 0.0005, message

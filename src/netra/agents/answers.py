@@ -1,8 +1,9 @@
 """The report (DATA.md section 4) and the Markdown answer, both from the computed figures.
 
-``report_for`` assembles the report from what the data, optimization and actions agents
-stored in the run state. ``answer_for`` writes the answer from the report only, so every
-money figure in the text is a report figure rounded to cents.
+The answer to how to save: ``report_for`` assembles the report from what the data,
+optimization and actions agents stored in the run state; ``savings_answer`` writes the
+answer from the report only, so every money figure in the text is a report figure rounded
+to cents. The answers to the other questions are ``plan_answer``'s.
 """
 
 from __future__ import annotations
@@ -10,15 +11,8 @@ from __future__ import annotations
 import re
 from typing import TypeVar
 
-from netra.agents.money import count, percent, usd
-from netra.analytics.result import (
-    Breakdown,
-    BreakdownRow,
-    FeatureGrowth,
-    Latency,
-    Recommendation,
-    UserCost,
-)
+from netra.agents.money import count, usd
+from netra.analytics.result import Breakdown, BreakdownRow, Recommendation
 from netra.clock import rfc3339
 from netra.runtime.context import RunContext
 from netra.runtime.report import (
@@ -31,9 +25,8 @@ from netra.runtime.report import (
     Report,
     Totals,
 )
-from netra.runtime.state import Intent, RunState
+from netra.runtime.state import RunState
 
-TOP_ROWS = 5
 _MARKUP = re.compile(r"([\\`<>\[\]|])")
 
 
@@ -54,6 +47,7 @@ def _rows(breakdown: Breakdown | None) -> list[BreakdownRow]:
 
 
 def report_for(ctx: RunContext, state: RunState) -> Report:
+    """The report of a question how to save (a ``recommend`` plan)."""
     summary = state.summary
     if summary is None:
         raise ValueError("the report needs the data agent's dataset summary")
@@ -64,8 +58,6 @@ def report_for(ctx: RunContext, state: RunState) -> Report:
     ]
     analyses: list[tuple[FindingKind, Detail | None]] = [
         ("latency", state.latency),
-        ("growth", state.growth),
-        ("user_cost", state.user_cost),
         ("alternative", state.alternative),
     ]
     findings += [Finding(kind=kind, detail=detail) for kind, detail in analyses if detail]
@@ -78,7 +70,8 @@ def report_for(ctx: RunContext, state: RunState) -> Report:
     return Report(
         dataset_id=ctx.dataset.id if ctx.dataset else None,
         question=state.message,
-        intent=state.intent.kind,
+        intent=state.question.operation,
+        plan=state.question.describe(),
         period=Period(
             start=rfc3339(summary.period_start),
             end=rfc3339(summary.period_end),
@@ -141,22 +134,13 @@ def _charts(
 # --- the answer ------------------------------------------------------------------------
 
 
-def answer_for(intent: Intent, report: Report) -> str:
-    kind = intent.kind
-    parts = [_headline(report)] if kind in {"spend", "optimize"} else []
-    if kind == "spend":
-        parts += _spend(report, intent.dimensions)
-    elif kind == "latency":
-        parts += _latency(report, intent.model)
-    elif kind == "growth":
-        parts += _growth(report)
-    elif kind == "user_cost":
-        parts += _user(report, intent.user)
-    elif kind == "optimize":
-        parts += _savings(report)
-        parts += _alternative(report)
-        if report.action_plan:
-            parts += _plan(report)
+def savings_answer(report: Report, lead: list[str]) -> str:
+    """The answer to how to save: ``lead`` (the savings of a scoped question), then the
+    period's spend, the priced savings, the catalog lead and the action plan."""
+    parts = [*lead, _headline(report), *_savings(report, scoped=bool(lead))]
+    parts += _alternative(report)
+    if report.action_plan:
+        parts += _plan(report)
     unpriced = report.totals.unpriced_models
     if unpriced:
         names = ", ".join(_md(name) for name in unpriced)
@@ -180,88 +164,13 @@ def _headline(report: Report) -> str:
     )
 
 
-def _table(rows: list[BreakdownRow], label: str) -> str:
-    lines = [f"| {label} | spend | share | requests |", "|---|---:|---:|---:|"]
-    lines += [
-        f"| {_md(row.key or '(none)')} | {usd(row.cost_usd)} | {percent(row.share)} | "
-        f"{count(row.requests)} |"
-        for row in rows[:TOP_ROWS]
-    ]
-    return "\n".join(lines)
-
-
-def _spend(report: Report, dimensions: list[str]) -> list[str]:
-    parts = []
-    for by in dimensions:
-        rows = report.breakdowns.get(f"by_{by}")
-        if rows:
-            parts.append(f"**Spend by {by.replace('_', ' ')}**\n\n" + _table(rows, by))
-    return parts
-
-
-def _latency(report: Report, model: str | None) -> list[str]:
-    latency = _finding(report, Latency)
-    if not latency or not latency.groups:
-        named = f" for {_md(model)}" if model else ""
-        return [f"No latency was recorded{named} in this data."]
-    by = latency.by
-    lines = [
-        "| " + " | ".join(by) + " | p50 ms | p95 ms | requests |",
-        "|" + "---|" * len(by) + "---:|---:|---:|",
-    ]
-    for row in latency.groups[:10]:
-        keys = " | ".join(_md(row.group.get(name) or "-") for name in by)
-        lines.append(f"| {keys} | {row.p50_ms:,.0f} | {row.p95_ms:,.0f} | {count(row.requests)} |")
-    title = f"**Latency of {_md(model)}**" if model else "**Latency**"
-    return [title + "\n\n" + "\n".join(lines)]
-
-
-def _growth(report: Report) -> list[str]:
-    growth = _finding(report, FeatureGrowth)
-    if not growth or not growth.features:
-        return ["There is not enough data to compare the last two weeks."]
-    top = growth.top
-    window = (
-        f"{growth.recent_start} to {growth.recent_end} against "
-        f"{growth.previous_start} to {growth.previous_end}"
-    )
-    if top is None:
-        return [f"No feature grew ({window})."]
-    lines = [
-        f"**{_md(top.feature)}** grew most: {usd(top.previous_cost_usd)} → "
-        f"{usd(top.recent_cost_usd)} (+{usd(top.growth_usd)}) over the last "
-        f"{growth.days} days ({window})."
-    ]
-    others = [f for f in growth.features[1:TOP_ROWS] if f.growth_usd > 0]
-    lines += [
-        f"- {_md(f.feature)}: +{usd(f.growth_usd)} ({usd(f.previous_cost_usd)} → "
-        f"{usd(f.recent_cost_usd)})"
-        for f in others
-    ]
-    return ["\n".join(lines)]
-
-
-def _user(report: Report, user: str | None) -> list[str]:
-    found = _finding(report, UserCost)
-    if not found or not found.requests:
-        return [f"User {_md(user)} has no requests in this data."]
-    parts = [
-        f"User **{_md(found.user)}** cost **{usd(found.cost_usd)}** over "
-        f"{count(found.requests)} requests ({percent(found.share)} of all spend)."
-    ]
-    if found.by_model:
-        parts.append("**By model**\n\n" + _table(found.by_model, "model"))
-    if found.by_feature:
-        parts.append("**By feature**\n\n" + _table(found.by_feature, "feature"))
-    return parts
-
-
-def _savings(report: Report) -> list[str]:
+def _savings(report: Report, *, scoped: bool) -> list[str]:
     items = [item for item in report.recommendations if item.monthly_savings_usd > 0]
     if not items:
         return ["I found no saving these rules can price in this data."]
+    across = "Across all your usage, you" if scoped else "You"
     lines = [
-        f"You can save about **{usd(report.total_monthly_savings_usd)} a month** "
+        f"{across} can save about **{usd(report.total_monthly_savings_usd)} a month** "
         "(recommendations combined, no request counted twice):"
     ]
     for rank, item in enumerate(items, start=1):

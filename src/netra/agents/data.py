@@ -1,22 +1,29 @@
-"""Data: run the analyses the question needs over the user's usage data."""
+"""Data: compute the figures the question plan asks for over the user's usage data.
+
+A plan of ``measure``, ``compare``, ``explain``, ``anomalies``, ``forecast`` or ``what_if``
+runs through ``answer_question`` (the plan executed with DuckDB). A ``recommend`` plan
+runs the analyses the optimization agent prices savings from (breakdowns, anomalies,
+latency) and, when the question is scoped (a filter or a window), the plan too, for the
+savings of that scope. A question about change over time also gets the anomalous days.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from netra.agents.tools import usage
+from netra.agents.tools import questions, usage
 from netra.analytics.result import DatasetSummary
 from netra.runtime.context import RunContext
 from netra.runtime.state import RunState
 
-MAX_BREAKDOWNS = 3
+SAVINGS_BREAKDOWNS = ("model", "feature", "user", "day")
 
 
 class Data:
     name = "data"
 
     async def run(self, ctx: RunContext, state: RunState) -> dict[str, Any]:
-        intent = state.intent
+        question = state.question
         summary: DatasetSummary = await ctx.call(self.name, usage.dataset_summary)
         state.summary = summary
         start, end = (
@@ -25,24 +32,20 @@ class Data:
         await ctx.think(
             self.name,
             f"The dataset has {summary.rows:,} rows over {summary.period_days:.1f} days "
-            f"({start} to {end}); "
-            f"running the analyses this question needs ({intent.kind.replace('_', ' ')}).",
+            f"({start} to {end}); computing {question.describe()}.",
         )
-        breakdowns = state.breakdowns
-        if intent.kind in {"spend", "optimize"}:
-            for by in intent.dimensions[:MAX_BREAKDOWNS]:
-                breakdowns[by] = await ctx.call(self.name, usage.spend_breakdown, by=by)
-        if intent.kind == "optimize":
-            for by in ("model", "feature", "user", "day"):
-                if by not in breakdowns:
-                    breakdowns[by] = await ctx.call(self.name, usage.spend_breakdown, by=by)
+        scoped = bool(question.filters.items() or question.window)
+        if question.operation != "recommend" or scoped:
+            state.result = await ctx.call(self.name, questions.answer_question, plan=question)
+        over_time = question.group_by in ("day", "week", "month")
+        if question.operation == "compare" or (question.operation == "measure" and over_time):
+            state.anomalies = await ctx.call(self.name, usage.find_anomalies)  # for the answer
+        if question.operation == "recommend":
+            for by in SAVINGS_BREAKDOWNS:
+                state.breakdowns[by] = await ctx.call(self.name, usage.spend_breakdown, by=by)
             state.anomalies = await ctx.call(self.name, usage.find_anomalies)
             state.latency = await ctx.call(self.name, usage.latency_percentiles)
-        elif intent.kind == "latency":
-            state.latency = await ctx.call(self.name, usage.latency_percentiles, model=intent.model)
-        elif intent.kind == "growth":
-            state.growth = await ctx.call(self.name, usage.feature_growth, days=7)
-            state.anomalies = await ctx.call(self.name, usage.find_anomalies)
-        elif intent.kind == "user_cost" and intent.user:
-            state.user_cost = await ctx.call(self.name, usage.user_cost, user=intent.user)
-        return {"analyses": state.analysis_names()}
+        return {
+            "operation": question.operation,
+            "analyses": state.analysis_names() + (["plan"] if state.result else []),
+        }

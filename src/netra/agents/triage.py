@@ -1,139 +1,128 @@
-"""Triage: decide from the message which agents the question needs, and say why.
+"""Triage: read the question into a ``QuestionPlan`` and pick the agents that answer it.
 
-The classifier is deterministic (no language model): ordered rules over the lower-cased
-message. It extracts what the later agents need (breakdown dimensions, a named model,
-user or feature, whether the user asks how to act) and picks the plan:
+At admission, ``plan_question`` reads the message with the deterministic parser and no
+dataset names (well under a millisecond: it runs before the admission's transaction) and
+picks the agents announced in ``run_started``:
 
-    chat / product question      triage → reporting
+    chat / not understood        triage → reporting
     no usage data loaded         triage → reporting (how to load data or the demo)
-    spend, latency, growth, user triage → data → reporting
-    cut costs / optimise         triage → data → optimization → reporting
+    how to save (recommend)      triage → data → optimization → reporting
     ... and "how do we" act      triage → data → optimization → actions → reporting
+    any other data question      triage → data → reporting
+
+In the run, triage reads it again against the dataset's own names (a tool, cached per
+dataset) and the thread's previous plan, or asks the configured language model; it shows
+the plan in words and revises the agents that follow (``state.plan``).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from netra.agents.tools import questions as question_tools
+from netra.db import Database
+from netra.db import runs as run_rows
+from netra.questions.parser import parse
+from netra.questions.plan import QuestionPlan
+from netra.questions.usage import ModelUsage
+from netra.questions.vocabulary import Vocabulary
 from netra.runtime.context import RunContext
-from netra.runtime.state import Intent, RunState
+from netra.runtime.state import RunState
 
-_OPTIMIZE = re.compile(
-    r"\b(cut|reduce|lower|sav(e|ing|ings)|cheaper|optimi[sz]\w*|recommend\w*|waste\w*|"
-    r"spend less|cost[- ]effective|too (much|expensive)|cheapest|trim|shrink)\b"
-)
+if TYPE_CHECKING:
+    from netra.questions.llm import LanguageModel
+
 _ACT = re.compile(
     r"\b(how (do|can|should) (we|i)|how to|action plan|implement\w*|steps?|roll ?out|"
     r"what should (we|i) do|plan)\b"
 )
-_LATENCY = re.compile(r"\b(latency|latencies|p50|p95|p99|slow\w*|fast\w*|response time)\b")
-_GROWTH = re.compile(r"\b(grew|grow\w*|increase\w*|trend\w*|spike\w*|anomal\w*|jump\w*)\b")
-_SPEND = re.compile(
-    r"\b(spen[dt]\w*|cost\w*|bill\w*|pay\w*|paid|charge\w*|usage|tokens?|breakdown|"
-    r"per (model|provider|feature|user|project|day|key)|by (model|provider|feature|user|"
-    r"project|day|key)|how much|money|budget|expens\w*|price\w*)\b"
-)
-_USER = re.compile(r"\buser\s+([A-Za-z0-9_.@-]+)|\b(u\d+)\b", re.IGNORECASE)
-_MODEL = re.compile(
-    r"\b((gpt|o1|o3|o4|claude|gemini|mistral|llama|command|deepseek)[a-z0-9.:-]*)\b"
-)
-_DIMENSIONS = {
-    "model": r"\bmodels?\b",
-    "provider": r"\bproviders?\b|\bvendors?\b",
-    "feature": r"\bfeatures?\b",
-    "user": r"\busers?\b|\bcustomers?\b",
-    "project": r"\bprojects?\b",
-    "api_key": r"\b(api )?keys?\b",
-    "day": r"\b(day|daily|per day|by day|over time)\b",
-}
-_NO_DATA_PLAN = ["triage", "reporting"]
+_NO_NAMES = Vocabulary()
+EARLIER_TURNS = 5  # of the thread, for follow-ups and the language model
 
 
-def classify(message: str, *, has_data: bool) -> tuple[Intent, list[str]]:
-    """The question's intent and the agents that answer it, in order."""
-    text = " ".join(message.lower().split())
-    dimensions = [name for name, pattern in _DIMENSIONS.items() if re.search(pattern, text)]
-    model_match = _MODEL.search(text)
-    user_match = _USER.search(message)
-    model = model_match.group(1) if model_match else None
-    user = (user_match.group(1) or user_match.group(2)) if user_match else None
-    if _OPTIMIZE.search(text):
-        acts = bool(_ACT.search(text))
-        intent = Intent(
-            kind="optimize",
-            dimensions=dimensions or ["model", "feature"],
-            reason="the question asks how to spend less"
-            + (" and how to act on it" if acts else ""),
-            model=model,
-            user=user,
-        )
-        plan = ["triage", "data", "optimization", *(["actions"] if acts else []), "reporting"]
-    elif _LATENCY.search(text):
-        intent = Intent(
-            kind="latency", reason="the question is about latency", model=model, user=user
-        )
-        plan = ["triage", "data", "reporting"]
-    elif user and _SPEND.search(text):
-        intent = Intent(
-            kind="user_cost",
-            reason=f"the question asks what user {user} costs",
-            model=model,
-            user=user,
-        )
-        plan = ["triage", "data", "reporting"]
-    elif _GROWTH.search(text) and (_SPEND.search(text) or "feature" in dimensions):
-        intent = Intent(
-            kind="growth",
-            dimensions=dimensions or ["feature"],
-            reason="the question asks what changed over time",
-            model=model,
-            user=user,
-        )
-        plan = ["triage", "data", "reporting"]
-    elif _SPEND.search(text):
-        intent = Intent(
-            kind="spend",
-            dimensions=dimensions or ["model"],
-            reason="the question asks where the money goes",
-            model=model,
-            user=user,
-        )
-        plan = ["triage", "data", "reporting"]
-    else:
-        intent = Intent(
-            kind="chat", reason="a greeting or a question about the product: no data needed"
-        )
-        return intent, list(_NO_DATA_PLAN)
-    if not has_data:
-        return (
-            Intent(kind="no_data", reason=intent.reason + ", but no usage data is loaded yet"),
-            list(_NO_DATA_PLAN),
-        )
-    return intent, plan
+def agents_for(question: QuestionPlan, message: str) -> list[str]:
+    """The agents that answer ``question`` over a dataset, in order."""
+    if question.operation in ("chat", "unknown"):
+        return ["triage", "reporting"]
+    if question.operation == "recommend":
+        acts = ["actions"] if _ACT.search(message.lower()) else []
+        return ["triage", "data", "optimization", *acts, "reporting"]
+    return ["triage", "data", "reporting"]
+
+
+def plan_question(message: str) -> tuple[QuestionPlan, list[str]]:
+    """The admission's reading of ``message`` (no dataset names) and the agents that answer
+    it when the user has data (without data, admission runs triage → reporting)."""
+    question = parse(message, _NO_NAMES, today=datetime.now(UTC).date())
+    return question, agents_for(question, message)
 
 
 class Triage:
     name = "triage"
 
+    def __init__(
+        self,
+        db: Database,
+        llm: LanguageModel | None = None,
+        record_llm: Callable[[ModelUsage], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.llm = llm
+        self.record_llm = record_llm
+
     async def run(self, ctx: RunContext, state: RunState) -> dict[str, Any]:
-        intent = state.intent
+        question, note = state.question, ""
+        if ctx.dataset is None:
+            if question.operation != "chat":
+                note = " No usage data is loaded yet."
+        elif question.operation != "chat":  # a greeting needs no dataset names
+            question, note = await self._read(ctx, state)
+            state.question = question
+            state.plan = agents_for(question, state.message)
         following = [agent for agent in state.plan if agent != self.name]
-        details = [
-            f"{key} {value}"
-            for key in ("model", "user", "feature")
-            if (value := getattr(intent, key))
-        ]
-        if intent.dimensions and intent.kind in {"spend", "optimize", "growth"}:
-            details.append("by " + ", ".join(intent.dimensions))
         await ctx.think(
             self.name,
-            f"Intent: {intent.kind} — {intent.reason}"
-            + (f" ({'; '.join(details)})" if details else "")
-            + f". Next: {', '.join(following)}.",
+            f"Read as: {question.describe()}.{note} Next: {', '.join(following)}.",
         )
-        return {
-            "intent": intent.kind,
-            "next": following,
-            **({"details": details} if details else {}),
-        }
+        return {"operation": question.operation, "plan": question.describe(), "next": following}
+
+    async def _read(self, ctx: RunContext, state: RunState) -> tuple[QuestionPlan, str]:
+        """The plan against the dataset's names and the thread's earlier turns, and a note
+        on how it was read (why the parser answered instead of the model)."""
+        vocabulary: Vocabulary = await ctx.call(self.name, question_tools.read_vocabulary)
+        turns = await self._earlier_turns(ctx)
+        today = datetime.now(UTC).date()
+        if self.llm is None:
+            previous = turns[-1][1] if turns else None
+            return parse(state.message, vocabulary, previous=previous, today=today), ""
+        from netra.questions.llm import Turn, plan_with_model  # the model library: when used
+
+        history = [Turn(question=message, plan=plan) for message, plan in turns]
+        found = await plan_with_model(
+            self.llm, state.message, vocabulary, history=history, today=today
+        )
+        state.llm_usage.append(found.usage)
+        if self.record_llm is not None:
+            self.record_llm(found.usage)
+        if found.fallback_reason:
+            return found.plan, f" ({found.fallback_reason}.)"
+        return found.plan, f" (read by {self.llm.name}.)"
+
+    async def _earlier_turns(self, ctx: RunContext) -> list[tuple[str, QuestionPlan]]:
+        """The thread's earlier questions and their plans, oldest first."""
+        rows = await self.db.read(
+            lambda conn: run_rows.earlier_turns(conn, ctx.thread_id, ctx.run_id, EARLIER_TURNS)
+        )
+        turns = []
+        for row in rows:
+            try:
+                plan = QuestionPlan.model_validate((row.state or {}).get("question"))
+            except ValidationError:
+                continue  # a run of an earlier version: no plan stored
+            turns.append((row.message, plan))
+        return turns

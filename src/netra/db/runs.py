@@ -48,6 +48,16 @@ _created_since = select(func.count()).where(
     Run.user_id == bindparam("user"), Run.created_at > bindparam("since", type_=Run.created_at.type)
 )
 _row = select(Run).where(Run.id == bindparam("run"))
+_earlier_turns = (
+    select(Run.message, Run.state)
+    .where(
+        Run.thread_id == bindparam("thread"),
+        Run.status == "completed",
+        Run.created_at < select(Run.created_at).where(Run.id == bindparam("run")).scalar_subquery(),
+    )
+    .order_by(Run.created_at.desc())
+    .limit(bindparam("turns"))
+)
 _active_ids = select(Run.id).where(RUN_IS_ACTIVE)
 _started = {
     "status": "running",
@@ -91,6 +101,13 @@ def claim(conn: Connection, run_id: str, now: datetime, *, resume: bool) -> Any 
     if claimed.rowcount != 1:
         return None
     return conn.execute(_row, {"run": run_id}).one()
+
+
+def earlier_turns(conn: Connection, thread_id: str, run_id: str, turns: int) -> list[Any]:
+    """The last ``turns`` completed runs of the thread before ``run_id`` (message and stored
+    state), oldest first: the thread's earlier questions and how each was read."""
+    found = conn.execute(_earlier_turns, {"thread": thread_id, "run": run_id, "turns": turns})
+    return list(reversed(found.all()))
 
 
 def active_ids(conn: Connection) -> list[str]:

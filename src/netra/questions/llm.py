@@ -36,6 +36,7 @@ from pydantic_ai.providers import infer_provider_class
 from netra.config import SettingsError
 from netra.questions.parser import parse
 from netra.questions.plan import DIMENSIONS, Filters, QuestionPlan
+from netra.questions.usage import ModelUsage
 from netra.questions.vocabulary import Vocabulary
 
 log = structlog.get_logger(__name__)
@@ -69,18 +70,6 @@ class LanguageModel:
     @property
     def name(self) -> str:
         return self.model.model_name
-
-
-@dataclass(frozen=True)
-class ModelUsage:
-    """The model's own usage for one question. ``cost_usd``: None when the price catalog
-    does not know the model (a local model, a private deployment name)."""
-
-    model: str
-    requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
 
 
 @dataclass(frozen=True)

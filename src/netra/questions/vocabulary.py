@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from netra.questions.plan import DIMENSIONS, Dimension
+
+if TYPE_CHECKING:  # the engine loads with a server's first analysis, not with the server
+    import duckdb
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ from netra.db import runs as run_rows
 from netra.errors import RateLimited, ThreadBusy, TooManyRuns
 from netra.ids import new_id
 from netra.protocol import RunStarted
+from netra.questions.plan import QuestionPlan
 from netra.runtime.bus import Bus
 from netra.runtime.events import Emitter
 from netra.runtime.queue import MemoryQueue
-from netra.runtime.state import Intent, RunState
+from netra.runtime.state import RunState
 
 log = structlog.get_logger(__name__)
 
@@ -35,10 +36,15 @@ TITLE_MAX = 60
 RATE_WINDOW = timedelta(seconds=60)
 
 
-class Planner(Protocol):
-    """A question's intent and the agents that answer it, in order (triage's ``classify``)."""
+NO_DATA_AGENTS = ["triage", "reporting"]  # a run without a dataset says how to load one
 
-    def __call__(self, message: str, *, has_data: bool) -> tuple[Intent, list[str]]: ...
+
+class Planner(Protocol):
+    """The question as first read and the agents that answer it over a dataset, in order
+    (triage's ``plan_question``). It runs before the admission's transaction, which the
+    single writer thread executes: it must be fast (well under a millisecond)."""
+
+    def __call__(self, message: str) -> tuple[QuestionPlan, list[str]]: ...
 
 
 class Admission:
@@ -62,6 +68,7 @@ class Admission:
     ) -> Any:
         """Admit a run; return its row. Raises NotFound, ThreadBusy, TooManyRuns, RateLimited."""
         run_id = new_id()
+        question, agents_with_data = self.planner(message)
 
         def admit(conn: Connection) -> tuple[Any, Emitter, dict[str, Any]]:
             dataset = (  # its id
@@ -77,8 +84,8 @@ class Admission:
                 threads.get(conn, user_id, thread)
                 if run_rows.active_in_thread(conn, thread):
                     raise ThreadBusy("a run of this thread is still going")
-            intent, plan = self.planner(message, has_data=dataset is not None)
-            state = RunState(message=message, intent=intent, plan=plan)
+            plan = agents_with_data if dataset is not None else list(NO_DATA_AGENTS)
+            state = RunState(message=message, question=question, plan=plan)
             now = utc_now()
             starts_now = self.queue.starts_at_admission
             values = {

@@ -1,4 +1,7 @@
-"""The per-run orchestrator: runs the planned agents in order, one event pair per agent."""
+"""The per-run orchestrator: runs the planned agents in order, one event pair per agent.
+
+The plan is read live, agent by agent: triage revises the agents that follow it.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +21,9 @@ class Orchestrator:
         self.agents = agents
 
     async def run(self, ctx: RunContext, state: RunState) -> RunState:
-        for name in state.plan:
-            if name in state.completed:
-                continue  # finished before the run was resumed
+        # The live list: an agent (triage) may revise the ones that follow it. An agent
+        # already completed finished before the run was resumed.
+        while (name := _next_agent(state)) is not None:
             agent = self.agents[name]
             await ctx.emit(AgentStarted(agent=name))
             started = time.perf_counter()
@@ -34,3 +37,7 @@ class Orchestrator:
                 state=state.model_dump(mode="json"),
             )
         return state
+
+
+def _next_agent(state: RunState) -> str | None:
+    return next((name for name in state.plan if name not in state.completed), None)

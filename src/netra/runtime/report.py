@@ -26,6 +26,7 @@ from netra.analytics.result import (
     Result,
     UserCost,
 )
+from netra.questions.result import Figure
 
 FindingKind = Literal["anomaly", "latency", "growth", "user_cost", "alternative"]
 
@@ -118,10 +119,18 @@ class Chart(BaseModel):
     y: list[float]
 
 
+class Table(BaseModel):
+    """The figures supporting the answer (the plan's result table)."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
 class Report(BaseModel):
     dataset_id: str | None
     question: str
-    intent: str
+    intent: str  # the plan's operation
+    plan: str | None = None  # the question as read, in words
     period: Period
     totals: Totals
     breakdowns: dict[str, list[BreakdownRow]]
@@ -130,3 +139,5 @@ class Report(BaseModel):
     findings: list[Finding]
     action_plan: list[ActionStep]
     charts: list[Chart]
+    headline: list[Figure] = []  # the figures the answer leads with
+    table: Table | None = None

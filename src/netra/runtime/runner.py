@@ -123,8 +123,10 @@ class Runner:
             if handle.resume:
                 open_agent = await self.db.read(lambda conn: event_rows.open_agent(conn, run.id))
                 await ctx.emit(RunResumed(agent=open_agent, attempt=run.attempt))
-            if dataset is not None and "data" in state.plan:
+            if dataset is not None and state.question.operation != "chat":
                 # Each analysing run holds a DuckDB instance: bound how many exist at once.
+                # Triage decides in the run whether the data agent follows: a question
+                # may need the dataset even when admission could not read it.
                 async with self._analysis_slots, dataset:
                     state = await Orchestrator(self.agents).run(ctx, state)
             else:
@@ -174,7 +176,9 @@ class Runner:
 
         duration_ms = round((time.perf_counter() - started) * 1000)
         done = RunCompleted(
-            response=Response(text=answer), report_id=report_id, duration_ms=duration_ms
+            response=Response(text=answer, suggestions=list(state.question.suggestions)),
+            report_id=report_id,
+            duration_ms=duration_ms,
         )
         if await emitter.finish(done, "completed", writes=writes):
             self.finished_runs["completed"] += 1

@@ -4,7 +4,7 @@ Each agent reads what earlier agents wrote and adds its own part, as typed field
 analyses are the analytics engine's own result models. The orchestrator stores the whole
 state (``model_dump(mode="json")``) with every ``agent_completed``, so a resumed run
 restarts only the agent that was open; a state stored by an earlier version (the analyses
-in one ``analyses`` dict keyed by tool) still loads.
+in one ``analyses`` dict keyed by tool, or the regex triage's ``intent``) still loads.
 
 Importing this module imports the engine's result modules (DuckDB with them): the runtime
 validates states, so it needs their types.
@@ -12,7 +12,7 @@ validates states, so it needs their types.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -20,49 +20,40 @@ from netra.analytics.result import (
     Anomalies,
     Breakdown,
     DatasetSummary,
-    FeatureGrowth,
     Latency,
     RecommendationSet,
-    UserCost,
 )
+from netra.questions.parser import parse
+from netra.questions.plan import QuestionPlan
+from netra.questions.result import PlanResult
+from netra.questions.usage import ModelUsage
+from netra.questions.vocabulary import Vocabulary
 from netra.runtime.report import ActionStep, Alternative, Report, UnknownModel
-
-IntentKind = Literal["chat", "no_data", "spend", "latency", "growth", "user_cost", "optimize"]
-
-
-class Intent(BaseModel):
-    kind: IntentKind
-    reason: str
-    dimensions: list[str] = Field(default_factory=list)  # spend breakdowns asked for
-    model: str | None = None  # a model the question names
-    user: str | None = None  # a user the question names
-    feature: str | None = None  # a feature the question names
-
 
 # The analyses' names (the data agent's output, the keys of a previous version's
 # ``analyses`` dict) -> fields; breakdowns are ``by_<dimension>``.
 _ANALYSES = {
     "summary": "summary",
-    "growth": "growth",
     "anomalies": "anomalies",
     "latency": "latency",
-    "user": "user_cost",
     "alternative": "alternative",
 }
 
 
 class RunState(BaseModel):
     message: str
-    intent: Intent
-    plan: list[str]
+    # The question as read: at admission by the parser without the dataset's names, then
+    # by triage against them (and the thread's previous plan, or a language model).
+    question: QuestionPlan
+    plan: list[str]  # the agents, in order; triage revises the ones that follow it
     completed: list[str] = Field(default_factory=list)
+    llm_usage: list[ModelUsage] = Field(default_factory=list)  # triage's and reporting's
     # data agent
     summary: DatasetSummary | None = None
+    result: PlanResult | None = None  # the plan executed (every operation but recommend's list)
     breakdowns: dict[str, Breakdown] = Field(default_factory=dict)  # by dimension, in call order
-    growth: FeatureGrowth | None = None
     anomalies: Anomalies | None = None
     latency: Latency | None = None
-    user_cost: UserCost | None = None
     # optimization agent
     recommendations: RecommendationSet | None = None  # items largest monthly saving first
     alternative: Alternative | UnknownModel | None = None
@@ -74,11 +65,18 @@ class RunState(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _from_analyses_dict(cls, data: Any) -> Any:
-        """Map a previous version's ``analyses`` (tool name -> result) onto the fields."""
-        if not isinstance(data, dict) or "analyses" not in data:
+    def _from_earlier_versions(cls, data: Any) -> Any:
+        """Read a state stored by an earlier version: its ``intent`` (the regex triage's) is
+        replaced by the question read without the dataset's names, and its ``analyses``
+        (tool name -> result) are mapped onto the fields."""
+        if not isinstance(data, dict):
             return data
         data = dict(data)
+        if "question" not in data and "intent" in data:
+            data.pop("intent")
+            data["question"] = parse(str(data.get("message", "")), Vocabulary())
+        if "analyses" not in data:
+            return data
         breakdowns = data.setdefault("breakdowns", {})
         for key, value in data.pop("analyses").items():
             if key.startswith("by_"):

@@ -1,4 +1,4 @@
-"""Tools over the user's usage data: summary, spend breakdowns, trend, findings, latency."""
+"""Tools over the user's usage data: summary, spend breakdowns, findings, latency."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from netra.analytics.result import (
     Anomalies,
     Breakdown,
     DatasetSummary,
-    FeatureGrowth,
     Latency,
-    UserCost,
 )
 from netra.runtime.context import RunContext
 
@@ -27,11 +25,6 @@ async def spend_breakdown(ctx: RunContext, by: str, limit: int = 10) -> Breakdow
     )
 
 
-async def feature_growth(ctx: RunContext, days: int = 7) -> FeatureGrowth:
-    """Spend per feature in the last ``days`` against the ``days`` before."""
-    return await over_dataset(ctx, lambda source: analytics.feature_growth(source, days=days))
-
-
 async def find_anomalies(ctx: RunContext) -> Anomalies:
     """Days whose spend exceeds the mean of the 14 before by more than 3 standard deviations."""
     return await over_dataset(ctx, lambda source: analytics.anomalies(source))
@@ -42,8 +35,3 @@ async def latency_percentiles(ctx: RunContext, model: str | None = None) -> Late
     return await over_dataset(
         ctx, lambda source: analytics.latency_percentiles(source, model=model)
     )
-
-
-async def user_cost(ctx: RunContext, user: str) -> UserCost:
-    """One user's spend, requests and models."""
-    return await over_dataset(ctx, lambda source: analytics.user_cost(source, user))

@@ -1,0 +1,308 @@
+"""The answer to a question plan, from its executed ``PlanResult``, and its report.
+
+The answer leads with the figure asked for in one sentence, then the supporting table
+(at most ``TABLE_ROWS`` rows) and how the figures were computed; the window and the
+filters are said in words. Money has the precision it needs (``money.amount``), shares
+and rates are percentages, latency is in ms. Anomalous days inside the window are
+mentioned when the question is about change. Data values are escaped (``answers._md``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Final
+
+from netra.agents.answers import _md
+from netra.agents.money import amount, count, percent
+from netra.analytics.result import DatasetSummary
+from netra.clock import rfc3339
+from netra.questions.plan import Filters, QuestionPlan, Window
+from netra.questions.result import AnomalousDay, PlanResult
+from netra.runtime.report import Chart, Period, Report, Table, Totals
+
+TABLE_ROWS: Final = 10
+DRIVERS: Final = 3
+_MONEY: Final = {"spend", "error_spend", "cost_per_request", "forecast", "daily_run_rate"}
+_RATES: Final = {"share", "error_rate", "cache_read_share"}
+_TIME_GROUPS: Final = {"day", "week", "month"}
+_DRIVER_DIMENSIONS: Final = ("model", "feature", "user", "project")
+
+
+def formatted(kind: str, value: object) -> str:
+    """A figure of ``kind`` (a measure, or a money column) as the answer writes it."""
+    if value is None:
+        return "n/a"
+    if not isinstance(value, int | float):
+        return _md(value)
+    if kind in _MONEY or "saving" in kind or "spend" in kind or kind in ("before", "after"):
+        return amount(value)
+    if kind in _RATES:
+        return percent(value)
+    if kind.startswith("latency"):
+        return f"{value:,.0f} ms"
+    return count(value)
+
+
+def window_words(window: Window | None, summary: DatasetSummary) -> str:
+    """``in Jun 23-29 (last week)``, or the data's whole period."""
+    if window is not None:
+        return f"in {window.describe()}"
+    start, end = (day.date() if day else None for day in (summary.period_start, summary.period_end))
+    return f"over the whole period ({start} to {end})"
+
+
+def _on(filters: Filters) -> str:
+    described = filters.describe()
+    return f" on {_md(described)}" if described else ""
+
+
+def plan_answer(result: PlanResult, summary: DatasetSummary, anomalies: list[AnomalousDay]) -> str:
+    """The Markdown answer: the lead sentence, the table, the method and notes."""
+    plan = result.plan
+    lead = _LEADS[plan.operation](result, summary)
+    parts = [lead]
+    if table := _table(result):
+        parts.append(table)
+    if result.method:
+        parts.append(f"_How: {_md(result.method)}._")
+    days = [day for day in anomalies if day.scope == "overall"]
+    if days and plan.operation in ("explain", "compare", "measure"):
+        listed = ", ".join(f"{day.day:%b} {day.day.day} ({amount(day.spend)})" for day in days)
+        parts.append(f"Anomalous days of spend in this window (above the usual range): {listed}.")
+    parts += [f"_{_md(note)}._" for note in result.notes]
+    if summary.unpriced_requests:
+        names = ", ".join(_md(name) for name in summary.unpriced_models)
+        parts.append(
+            f"_{count(summary.unpriced_requests)} requests of models the price catalog does "
+            f"not know ({names}) are not priced and not counted._"
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def _value(result: PlanResult, label: str) -> float | None:
+    return next((item.value for item in result.headline if item.label == label), None)
+
+
+def _measure(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    total = formatted(plan.measure, result.headline[0].value)
+    if plan.top == 1 and result.rows:
+        key, value = result.rows[0][0], result.rows[0][1]
+        most = "lowest" if plan.order == "asc" else "highest"
+        words = _measure_words(plan)
+        return (
+            f"**{_md(key)}** has the {most} {words}{where}: **{formatted(plan.measure, value)}**"
+            + (f" (all together: {total})." if plan.measure == "spend" else ".")
+        )
+    if plan.measure == "spend":
+        return f"You spent **{total}**{where}."
+    return f"{_measure_words(plan).capitalize()}{where}: **{total}**."
+
+
+def _measure_words(plan: QuestionPlan) -> str:
+    described = plan.model_copy(update={"filters": Filters(), "window": None, "group_by": None})
+    return described.describe().removesuffix(", the whole period").removesuffix(", top 1")
+
+
+def _compare(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    first, second, difference = (_value(result, k) for k in ("first", "second", "difference"))
+    sides = [
+        f"{_on(plan.filters).strip() or 'everything'} {window_words(plan.window, summary)}",
+        f"{_on(plan.versus or plan.filters).strip() or 'everything'} "
+        f"{window_words(plan.versus_window or plan.window, summary)}",
+    ]
+    measure = _measure_words(plan).removeprefix("compare ").split(":")[0]
+    text = (
+        f"{measure.capitalize()}: **{formatted(plan.measure, first)}** {sides[0]} against "
+        f"**{formatted(plan.measure, second)}** {sides[1]}"
+    )
+    if difference is not None:
+        word = "more" if difference >= 0 else "less"
+        text += f": **{formatted(plan.measure, abs(difference))}** {word}"
+    return text + "."
+
+
+def _explain(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    after, before, change = (_value(result, k) for k in ("after", "before", "change"))
+    where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    kind = plan.measure
+    direction = "up" if (change or 0) >= 0 else "down"
+    text = (
+        f"{_measure_words(plan).removeprefix('why ').removesuffix(' changed').capitalize()}"
+        f"{where} was **{formatted(kind, after)}** against **{formatted(kind, before)}** "
+        f"before: {direction} **{formatted(kind, abs(change or 0))}**."
+    )
+    drivers = sorted(
+        (row for row in result.rows if row[0] in _DRIVER_DIMENSIONS),
+        key=lambda row: -abs(float(row[4] or 0)),  # type: ignore[arg-type]
+    )[:DRIVERS]
+    if drivers:
+        named = ", ".join(
+            f"{str(row[0]).replace('_', ' ')} **{_md(row[1])}** "
+            f"({'+' if float(row[4] or 0) >= 0 else '-'}"  # type: ignore[arg-type]
+            f"{formatted(kind, abs(float(row[4] or 0)))})"  # type: ignore[arg-type]
+            for row in drivers
+        )
+        text += f" The change came mostly from {named}."
+    return text
+
+
+def _anomalies(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    if not result.anomalies:
+        return f"I found **no anomalous day** of spend{where}."
+    days = ", ".join(
+        f"{day.day:%b} {day.day.day}"
+        + (f" ({_md(day.feature)})" if day.feature else "")
+        + f": {amount(day.spend)} against a usual {amount(day.baseline_mean)}"
+        for day in result.anomalies
+    )
+    return f"I found **{len(result.anomalies)} anomalous days** of spend{where}: {days}."
+
+
+def _forecast(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    month = f"{result.window.start:%B %Y}" if result.window else "the month ahead"
+    rate = _value(result, "daily_run_rate")
+    return (
+        f"At the current run rate you will spend about "
+        f"**{formatted('forecast', _value(result, 'forecast'))}**{_on(plan.filters)} in {month}"
+        f" ({formatted('spend', rate)} a day)."
+    )
+
+
+def _what_if(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    change = plan.what_if
+    if change is not None and change.action == "move_model":
+        saving, monthly = _value(result, "saving"), _value(result, "monthly_saving")
+        current, after = _value(result, "current_spend"), _value(result, "spend_after")
+        return (
+            f"Moving the traffic{where} to **{_md(change.target_model)}** would save "
+            f"**{formatted('saving', saving)}** (about **{formatted('saving', monthly)} a "
+            f"month**): {formatted('spend', current)} would cost "
+            f"{formatted('spend', after)}."
+        )
+    savings = [
+        f"{item.label.removesuffix('_monthly_saving').replace('_', ' ')}: about "
+        f"**{formatted('saving', item.value)} a month**"
+        for item in result.headline
+        if item.label.endswith("_monthly_saving")
+    ]
+    how = "a batch API" if change is not None and change.action == "batch" else "caching"
+    return f"With {how}, the traffic{where} would save " + ("; ".join(savings) or "nothing") + "."
+
+
+def _recommend(result: PlanResult, summary: DatasetSummary) -> str:
+    plan = result.plan
+    where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    total = _value(result, "total_monthly_saving")
+    return f"For the traffic{where}, you can save about **{formatted('saving', total)} a month**."
+
+
+_LEADS: Final = {
+    "measure": _measure,
+    "compare": _compare,
+    "explain": _explain,
+    "anomalies": _anomalies,
+    "forecast": _forecast,
+    "what_if": _what_if,
+    "recommend": _recommend,
+}
+
+
+def _table(result: PlanResult) -> str:
+    if not result.rows or (result.plan.operation == "anomalies" and not result.columns):
+        return ""
+    columns = result.columns
+    shown = result.rows[:TABLE_ROWS]
+    kinds = [
+        result.plan.measure if index and column == result.plan.measure else column
+        for index, column in enumerate(columns)
+    ]
+    lines = [
+        "| " + " | ".join(column.replace("_", " ") for column in columns) + " |",
+        "|" + "|".join("---" if index == 0 else "---:" for index in range(len(columns))) + "|",
+    ]
+    for row in shown:
+        cells = [_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
+        lines.append("| " + " | ".join(cells) + " |")
+    if len(result.rows) > TABLE_ROWS:
+        lines.append(f"\n_{len(result.rows) - TABLE_ROWS} more rows in the report._")
+    return "\n".join(lines)
+
+
+def _cell(kind: str, value: object) -> str:
+    if isinstance(value, date):
+        return f"{value:%Y-%m-%d}"
+    if value is None:
+        return "(none)" if kind in ("key", "value") else "n/a"
+    if isinstance(value, int | float) and kind in ("requests", "affected_requests"):
+        return count(value)
+    return formatted(kind, value)
+
+
+def plan_report(
+    result: PlanResult, summary: DatasetSummary, *, dataset_id: str | None, question: str
+) -> Report:
+    """The stored report of a plan's answer: the plan in words, its period, the headline
+    figures, the table and a chart (a line over time groupings, bars over a dimension)."""
+    plan = result.plan
+    window = result.window or plan.window
+    if window is not None:
+        period = Period(
+            start=rfc3339(datetime.combine(window.start, time.min, UTC)),
+            end=rfc3339(datetime.combine(window.end, time.max, UTC)),
+            days=float(window.days),
+        )
+    else:
+        period = Period(
+            start=rfc3339(summary.period_start),
+            end=rfc3339(summary.period_end),
+            days=summary.period_days,
+        )
+    return Report(
+        dataset_id=dataset_id,
+        question=question,
+        intent=plan.operation,
+        plan=plan.describe(),
+        period=period,
+        totals=Totals(
+            cost_usd=summary.total_cost_usd,
+            requests=summary.requests,
+            input_tokens=summary.input_tokens,
+            output_tokens=summary.output_tokens,
+            unpriced_requests=summary.unpriced_requests,
+            unpriced_models=summary.unpriced_models,
+        ),
+        breakdowns={},
+        recommendations=[],
+        total_monthly_savings_usd=0.0,
+        findings=[],
+        action_plan=[],
+        charts=_charts(result),
+        headline=result.headline,
+        table=Table(columns=result.columns, rows=result.rows) if result.columns else None,
+    )
+
+
+def _charts(result: PlanResult) -> list[Chart]:
+    plan = result.plan
+    if plan.operation != "measure" or not plan.group_by or not result.rows:
+        return []
+    by = plan.group_by
+    values = [(row[0], row[1]) for row in result.rows if isinstance(row[1], int | float)]
+    return [
+        Chart(
+            id=f"{plan.measure}_by_{by}",
+            type="line" if by in _TIME_GROUPS else "bar",
+            title=f"{_measure_words(plan).capitalize()} by {by.replace('_', ' ')}",
+            x=[None if key is None else str(key) for key, _ in values],
+            y=[float(value) for _, value in values],
+        )
+    ]
