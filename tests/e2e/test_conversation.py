@@ -104,7 +104,7 @@ async def test_a_conversation_about_the_demo_data(server, http, demo_spend):
 
         events = await _ask(ws, "why did costs jump on June 25?", thread)
         answer = _answer(events)
-        assert "Jun 25" in answer.split("\n")[0]
+        assert "on Jun 25" in answer.split("\n")[0]
         assert "The change came mostly from" in answer
 
         events = await _ask(ws, "waht did we spnd per modle", thread)

@@ -276,3 +276,13 @@ async def test_a_state_stored_by_the_previous_version_resumes_to_the_same_answer
     del stored["report"]["intent"]
     assert json.dumps(report) == json.dumps(stored["report"])
     assert RunState.model_validate(run.state.model_dump(mode="json")) == run.state
+
+
+async def test_reporting_names_the_top_value_first(start: Any) -> None:
+    run = await start("Which user costs the most?")
+    for name in run.state.plan:
+        await run.agent(name)
+    result = run.state.result
+    assert result is not None and len(result.rows) == 1
+    lead = (run.state.answer or "").split("\n")[0]
+    assert lead.startswith(f"**{result.rows[0][0]}** has the highest spend over the whole period")

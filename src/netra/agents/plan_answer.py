@@ -46,7 +46,7 @@ def formatted(kind: str, value: object) -> str:
 def window_words(window: Window | None, summary: DatasetSummary) -> str:
     """``in Jun 23-29 (last week)``, or the data's whole period."""
     if window is not None:
-        return f"in {window.describe()}"
+        return f"{'on' if window.days == 1 else 'in'} {window.describe()}"
     start, end = (day.date() if day else None for day in (summary.period_start, summary.period_end))
     return f"over the whole period ({start} to {end})"
 
@@ -101,8 +101,10 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
 
 
 def _measure_words(plan: QuestionPlan) -> str:
-    described = plan.model_copy(update={"filters": Filters(), "window": None, "group_by": None})
-    return described.describe().removesuffix(", the whole period").removesuffix(", top 1")
+    described = plan.model_copy(
+        update={"filters": Filters(), "window": None, "group_by": None, "top": None}
+    )
+    return described.describe().removesuffix(", the whole period")
 
 
 def _compare(result: PlanResult, summary: DatasetSummary) -> str:
@@ -272,14 +274,7 @@ def plan_report(
         intent=plan.operation,
         plan=plan.describe(),
         period=period,
-        totals=Totals(
-            cost_usd=summary.total_cost_usd,
-            requests=summary.requests,
-            input_tokens=summary.input_tokens,
-            output_tokens=summary.output_tokens,
-            unpriced_requests=summary.unpriced_requests,
-            unpriced_models=summary.unpriced_models,
-        ),
+        totals=Totals.of(summary),
         breakdowns={},
         recommendations=[],
         total_monthly_savings_usd=0.0,

@@ -136,14 +136,7 @@ def _window_anomalies(state: RunState) -> list[AnomalousDay]:
     window = result.plan.window
     found = state.anomalies.items if state.anomalies else []
     return [
-        AnomalousDay(
-            day=item.day,
-            scope=item.scope,
-            feature=item.feature,
-            spend=item.cost_usd,
-            baseline_mean=item.baseline_mean_usd,
-            threshold=item.threshold_usd,
-        )
+        AnomalousDay.of(item)
         for item in found
         if item.scope == "overall" and (window is None or window.start <= item.day <= window.end)
     ]

@@ -32,14 +32,7 @@ def anomalous_days(
     with scoped_dataset(con, filters, None) as scoped:
         found = analytics.anomalies(scoped)
     return [
-        AnomalousDay(
-            day=item.day,
-            scope=item.scope,
-            feature=item.feature,
-            spend=item.cost_usd,
-            baseline_mean=item.baseline_mean_usd,
-            threshold=item.threshold_usd,
-        )
+        AnomalousDay.of(item)
         for item in found.items
         if window is None or window.start <= item.day <= window.end
     ]

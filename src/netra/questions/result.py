@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from netra.analytics.result import Anomaly
 from netra.questions.plan import QuestionPlan, Window
 
 
@@ -30,6 +31,18 @@ class AnomalousDay(BaseModel):
     spend: float
     baseline_mean: float
     threshold: float
+
+    @classmethod
+    def of(cls, anomaly: Anomaly) -> AnomalousDay:
+        """The engine's ``analytics.anomalies`` item as a day of a plan's result."""
+        return cls(
+            day=anomaly.day,
+            scope=anomaly.scope,
+            feature=anomaly.feature,
+            spend=anomaly.cost_usd,
+            baseline_mean=anomaly.baseline_mean_usd,
+            threshold=anomaly.threshold_usd,
+        )
 
 
 class PlanResult(BaseModel):

@@ -20,6 +20,7 @@ from netra.analytics.result import (
     Anomaly,
     BreakdownRow,
     CatalogModel,
+    DatasetSummary,
     FeatureGrowth,
     Latency,
     Recommendation,
@@ -109,6 +110,18 @@ class Totals(BaseModel):
     output_tokens: int
     unpriced_requests: int
     unpriced_models: list[str]
+
+    @classmethod
+    def of(cls, summary: DatasetSummary) -> Totals:
+        """The dataset's totals, from the data agent's summary."""
+        return cls(
+            cost_usd=summary.total_cost_usd,
+            requests=summary.requests,
+            input_tokens=summary.input_tokens,
+            output_tokens=summary.output_tokens,
+            unpriced_requests=summary.unpriced_requests,
+            unpriced_models=summary.unpriced_models,
+        )
 
 
 class Chart(BaseModel):
