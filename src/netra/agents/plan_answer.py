@@ -34,7 +34,7 @@ def formatted(kind: str, value: object) -> str:
         return "n/a"
     if not isinstance(value, int | float):
         return _md(value)
-    if kind in _MONEY or "saving" in kind or "spend" in kind or kind in ("before", "after"):
+    if kind in _MONEY or "saving" in kind or "spend" in kind:
         return amount(value)
     if kind in _RATES:
         return percent(value)
@@ -223,8 +223,9 @@ def _table(result: PlanResult) -> str:
         return ""
     columns = result.columns
     shown = result.rows[:TABLE_ROWS]
+    measured = (result.plan.measure, "before", "after", "change")  # explain's columns
     kinds = [
-        result.plan.measure if index and column == result.plan.measure else column
+        result.plan.measure if index and column in measured else column
         for index, column in enumerate(columns)
     ]
     lines = [

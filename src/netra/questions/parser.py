@@ -206,7 +206,12 @@ def parse(
     group_by, top, order = _grouping(tokens, matches, operation)
     filters_matches = matches
     if previous is not None and previous.operation not in ("chat", "unknown"):
-        if _FOLLOW_UP.match(words) or (operation is None and measure is None and len(tokens) <= 6):
+        # "why?" asks about the previous answer; "why did costs jump on June 25?" names its
+        # own day or names and stands alone.
+        asks_why = words.startswith(("why", "and why", "how come"))
+        stands_alone = asks_why and bool(windows or matches)
+        short = operation is None and measure is None and len(tokens) <= 6
+        if not stands_alone and (_FOLLOW_UP.match(words) or short):
             return _follow_up(
                 previous, words, operation, measure, filters_matches, windows, group_by
             )
