@@ -210,7 +210,10 @@ def parse(
         # own day or names and stands alone.
         asks_why = words.startswith(("why", "and why", "how come"))
         stands_alone = asks_why and bool(windows or matches)
-        short = operation is None and measure is None and len(tokens) <= 6
+        # A short question with no verb of its own carries on the previous one only when it
+        # says something the plan can take: a name, a window, a grouping ("and in June?").
+        says = bool(matches or windows or group_by)
+        short = operation is None and measure is None and len(tokens) <= 6 and says
         if not stands_alone and (_FOLLOW_UP.match(words) or short):
             return _follow_up(
                 previous, words, operation, measure, filters_matches, windows, group_by

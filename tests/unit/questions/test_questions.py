@@ -153,3 +153,11 @@ def test_two_swapped_letters_are_read_as_the_word_meant(vocabulary: Vocabulary) 
 def test_an_inflected_what_if_verb_keeps_its_meaning(vocabulary: Vocabulary) -> None:
     plan = parse("what would we save if we batched everything", vocabulary, today=TODAY)
     assert plan.what_if and plan.what_if.action == "batch"
+
+
+def test_a_short_request_naming_no_data_is_not_read_as_a_follow_up(vocabulary: Vocabulary) -> None:
+    previous = parse("how do we cut costs?", vocabulary, today=TODAY)
+    plan = parse("can you email me this report?", vocabulary, previous=previous, today=TODAY)
+    assert plan.operation == "unknown", plan
+    again = parse("and in june?", vocabulary, previous=previous, today=TODAY)
+    assert (again.operation, again.window is not None) == ("recommend", True), again
