@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     max_concurrent_analyses: int = Field(8, ge=1)
     shutdown_grace_s: float = Field(3.0, ge=0)
 
+    # Distributed runs (docs/deployment.md): with redis_url, `netra worker` executes runs.
+    serve_executes: bool | None = None  # unset: `netra serve` executes runs only without Redis
+    worker_concurrency: int = Field(10, ge=1)  # runs one `netra worker` executes at once
+    run_lease_s: int = Field(10, ge=2)  # a silent executor's run is taken over after this
+    max_run_attempts: int = Field(3, ge=1)  # executions of a run before it fails for good
+
     # HTTP hardening (docs/security.md)
     max_body_bytes: int = Field(64 * 1024, ge=1024)  # every body but uploads
     auth_window_s: float = Field(300.0, gt=0)  # the window of the two limits below

@@ -16,6 +16,7 @@ the WebSocket gateway to ``error`` messages, each in one table (``api/errors.py`
     ├── TooManyRuns                 too_many_runs   429
     ├── RateLimited                 rate_limited    429
     ├── PayloadTooLarge             payload_too_large 413
+    ├── Unavailable                 unavailable     503  (a dependency is down: retry later)
     └── RunError                    run_failed      500  (ends a run with run_failed)
 
 Every error has a snake_case ``code``, a human ``message`` and optional ``details``.
@@ -85,6 +86,10 @@ class RateLimited(NetraError):
 
 class PayloadTooLarge(NetraError):
     code = "payload_too_large"
+
+
+class Unavailable(NetraError):
+    code = "unavailable"
 
 
 class RunError(NetraError):

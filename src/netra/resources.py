@@ -30,7 +30,15 @@ class Resources:
 
 
 @asynccontextmanager
-async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIterator[Resources]:
+async def open_resources(
+    settings: Settings, *, resume: bool = True, executes: bool | None = None
+) -> AsyncIterator[Resources]:
+    """``executes``: run the queue's runs here (unset: ``NETRA_SERVE_EXECUTES``, which by
+    default is true only without Redis, where this process is the only executor)."""
+    if executes is None:
+        executes = settings.serve_executes
+        if executes is None:
+            executes = settings.redis_url is None
     db = Database(settings.sqlalchemy_url)
     bus = create_bus(settings.redis_url)
     await bus.start()
@@ -49,15 +57,18 @@ async def open_resources(settings: Settings, *, resume: bool = True) -> AsyncIte
 
         llm = language_model(settings)
     agents = build_agents(db, llm, lambda usage: resources.metrics.record_llm(usage))
-    runner = Runner(settings, db, bus, agents, plan_question, datasets)
+    runner = Runner(settings, db, bus, agents, plan_question, datasets, executes=executes)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
     try:
-        # Only a lone process owns every active run; with Redis, other servers may be
-        # executing theirs (taking over a lost server's runs needs leases: docs/deployment.md).
-        if resume and settings.redis_url is None:
-            await runner.resume_interrupted()
-        yield resources
+        await runner.queue.start()
+        try:
+            # Only a lone process owns every active run; with Redis, the queue's leases
+            # hand a lost executor's runs to another worker (docs/deployment.md).
+            if resume and settings.redis_url is None:
+                await runner.resume_interrupted()
+            yield resources
+        finally:
+            await runner.queue.stop(settings.shutdown_grace_s)
     finally:
-        await runner.queue.stop(settings.shutdown_grace_s)
         await bus.stop()
         await db.dispose()

@@ -1,16 +1,12 @@
 """The event bus contract, run against the in-process and the Redis implementation."""
 
 import asyncio
-import shutil
-import subprocess
-import time
 import uuid
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from netra.runtime.bus import Delivery, RedisBus
-from tests.support import free_port, service_available, skip_or_fail
 
 
 def _user() -> str:
@@ -82,28 +78,6 @@ async def test_control_notices_travel_like_events(bus):
 
 async def test_the_bus_answers_its_health_check(bus):
     await bus.ping()
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    """A redis-server of this test's own on a free port, so the test can stop it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", tmp_path],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while not service_available("127.0.0.1", port):
-            assert server.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
-        yield server, f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.kill()
-        server.wait()
 
 
 async def test_a_redis_bus_whose_server_is_gone_fails_its_health_check(private_redis):

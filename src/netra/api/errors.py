@@ -22,6 +22,7 @@ STATUS: dict[type[errors.NetraError], int] = {
     errors.TooManyRuns: 429,
     errors.RateLimited: 429,
     errors.PayloadTooLarge: 413,
+    errors.Unavailable: 503,
     errors.RunError: 500,
 }
 _HTTP_CODES = {

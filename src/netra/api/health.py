@@ -41,7 +41,7 @@ async def ready(resources: Res) -> JSONResponse:
         "queue": await _check(resources.runner.queue.ping),
     }
     checks["bus"]["kind"] = "redis" if resources.settings.redis_url else "memory"
-    checks["queue"]["kind"] = "memory"
+    checks["queue"]["kind"] = resources.runner.queue.kind
     down = [name for name, check in checks.items() if check["status"] != "ok"]
     status = "ok" if not down else ("down" if "database" in down else "degraded")
     return JSONResponse({"status": status, "checks": checks}, status_code=200 if not down else 503)

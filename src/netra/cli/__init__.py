@@ -31,7 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument(
         "--today", type=date.fromisoformat, help="the day relative windows count from"
     )
-    commands.add_parser("worker", help="execute runs from the distributed queue")
+    work = commands.add_parser("worker", help="execute runs from the distributed queue")
+    work.add_argument(
+        "--concurrency", type=int, help="runs executed at once (NETRA_WORKER_CONCURRENCY, 10)"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -65,4 +68,6 @@ def main(argv: list[str] | None = None) -> int:
         return evaluate_questions(settings, args.bank, args.dataset, args.today)
     from netra.cli.worker import worker
 
-    return worker()
+    if args.concurrency is not None and args.concurrency < 1:
+        parser.error("--concurrency must be at least 1")
+    return worker(settings, args.concurrency)

@@ -21,13 +21,13 @@ from netra.config import Settings
 from netra.db import Database, threads
 from netra.db import datasets as dataset_rows
 from netra.db import runs as run_rows
-from netra.errors import RateLimited, ThreadBusy, TooManyRuns
+from netra.errors import RateLimited, ThreadBusy, TooManyRuns, Unavailable
 from netra.ids import new_id
-from netra.protocol import RunStarted
+from netra.protocol import ErrorBody, RunFailed, RunStarted
 from netra.questions.plan import QuestionPlan
 from netra.runtime.bus import Bus
 from netra.runtime.events import Emitter
-from netra.runtime.queue import MemoryQueue
+from netra.runtime.queue import RunQueue
 from netra.runtime.state import RunState
 
 log = structlog.get_logger(__name__)
@@ -49,7 +49,7 @@ class Planner(Protocol):
 
 class Admission:
     def __init__(
-        self, settings: Settings, db: Database, bus: Bus, queue: MemoryQueue, planner: Planner
+        self, settings: Settings, db: Database, bus: Bus, queue: RunQueue, planner: Planner
     ) -> None:
         self.settings = settings
         self.db = db
@@ -118,10 +118,20 @@ class Admission:
         run, emitter, started_row = await self.db.write(admit)
         # Once stored, the run must start whatever happens to the caller (a closed socket,
         # a bus that fails): queue it first, then announce it, shielded from cancellation.
-        await self.queue.submit(run_id, run=run)
+        try:
+            await asyncio.shield(self.queue.submit(run_id, run=run))
+        except Exception:
+            await self._unqueued(run, emitter)
+            raise Unavailable("the run queue is unavailable; try again shortly") from None
         await asyncio.shield(emitter.publish(started_row))
         log.info("run.admitted", run_id=run_id, user_id=user_id)
         return run
+
+    async def _unqueued(self, run: Any, emitter: Emitter) -> None:
+        """End a stored run that could not be queued (its queue is down): nothing runs it."""
+        log.exception("run.not_queued", run_id=run.id)
+        error = {"code": "unavailable", "message": "the run queue was unavailable"}
+        await emitter.finish(RunFailed(error=ErrorBody(**error)), "failed", error=error)
 
     def _check_limits(self, conn: Connection, user_id: str) -> None:
         if not self.db.is_sqlite:  # serialise one user's admissions (SQLite writes are serial)

@@ -19,6 +19,9 @@ import structlog
 log = structlog.get_logger(__name__)
 
 SUBSCRIPTION_BUFFER = 10_000
+# The topic of notices to run executors (``cancel_run``), subscribed to like a user's: it is
+# never a user id (those are UUIDs), so no user's connection can read it.
+EXECUTORS = "executors"
 
 
 @dataclass(frozen=True, slots=True)

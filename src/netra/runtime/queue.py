@@ -1,8 +1,11 @@
 """The run queue seam: who executes a run.
 
-``MemoryQueue`` executes each submitted run as an asyncio task in this process. Its
-handles let ``cancel`` reach the running work (the run then ends with ``run_cancelled``)
-and let shutdown stop runs without ending them, so the next start resumes them.
+``RunQueue`` is the contract (tests/integration/test_queue_contract.py holds both
+implementations to it). ``MemoryQueue`` executes each submitted run as an asyncio task in
+this process; ``SaqQueue`` (``runtime.saq_queue``) hands runs to ``netra worker`` processes
+through Redis. A run's ``RunHandle`` lets ``cancel`` reach the running work (the run then
+ends with ``run_cancelled``) and lets shutdown stop runs without ending them, so they are
+resumed: at the next start (embedded), or by another worker (distributed).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 
@@ -39,7 +42,36 @@ class RunHandle:
                 self.task.cancel()
 
 
+class RunQueue(Protocol):
+    kind: str  # "memory" or "redis", as /health/ready reports it
+    # True when a run executes the moment it is admitted (admission stores it as running).
+    starts_at_admission: bool
+
+    async def start(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def submit(self, run_id: str, *, resume: bool = False, run: Any = None) -> None: ...
+
+    async def cancel(self, run_id: str) -> bool:
+        """Ask the run's executor to stop it: False when no executor holds it (it is still
+        waiting, or its executor died), so the caller ends it in the database."""
+        ...
+
+    async def depth(self) -> int:
+        """Runs submitted and not yet taken by an executor."""
+        ...
+
+    def __len__(self) -> int:
+        """Runs executing in this process."""
+        ...
+
+    async def stop(self, grace_s: float) -> None:
+        """Let runs finish for ``grace_s``; stop the rest, leaving them resumable."""
+        ...
+
+
 class MemoryQueue:
+    kind = "memory"
+
     def __init__(self, execute: Execute) -> None:
         self._execute = execute
         self._handles: dict[str, RunHandle] = {}
@@ -53,10 +85,15 @@ class MemoryQueue:
     def __len__(self) -> int:
         return len(self._handles)
 
+    async def depth(self) -> int:
+        return 0  # a run starts the moment it is submitted
+
     # In-process runs start the moment they are admitted: admission marks them running.
     starts_at_admission = True
 
     async def submit(self, run_id: str, *, resume: bool = False, run: Any = None) -> None:
+        if run_id in self._handles:
+            return  # already executing here: a run is executed once at a time
         handle = RunHandle(run_id, resume=resume, run=run)
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         self._handles[run_id] = handle

@@ -40,7 +40,7 @@ from netra.runtime.context import RunContext
 from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
-from netra.runtime.queue import MemoryQueue, RunHandle
+from netra.runtime.queue import MemoryQueue, RunHandle, RunQueue
 from netra.runtime.state import RunState
 
 log = structlog.get_logger(__name__)
@@ -55,16 +55,35 @@ class Runner:
         agents: Mapping[str, Agent],
         planner: Planner,
         datasets: Datasets,
+        *,
+        executes: bool = True,
     ) -> None:
         self.settings = settings
         self.db = db
         self.bus = bus
         self.agents = agents
         self.datasets = datasets
-        self.queue = MemoryQueue(self.execute)
+        self.queue = self._queue(executes)
         self.start = Admission(settings, db, bus, self.queue, planner).start
         self._analysis_slots = asyncio.Semaphore(settings.max_concurrent_analyses)
         self.finished_runs: dict[str, int] = {"completed": 0, "failed": 0, "cancelled": 0}
+
+    def _queue(self, executes: bool) -> RunQueue:
+        """In-process without Redis; with it, the shared queue (executed here if ``executes``)."""
+        settings = self.settings
+        if settings.redis_url is None:
+            return MemoryQueue(self.execute)
+        from netra.runtime.saq_queue import SaqQueue
+
+        return SaqQueue(
+            settings.redis_url,
+            self.bus,
+            self.execute,
+            executes=executes,
+            concurrency=settings.worker_concurrency,
+            lease_s=settings.run_lease_s,
+            max_attempts=settings.max_run_attempts,
+        )
 
     # --- cancellation ------------------------------------------------------------------
 
@@ -101,6 +120,9 @@ class Runner:
             if claimed is None:
                 return
         run, last_seq = claimed
+        if run.attempt > self.settings.max_run_attempts:
+            await self._give_up(run, last_seq)
+            return
         dataset = None
         if run.dataset_id is not None:
             dataset = RunDataset(run.dataset_id, self.datasets.path(run.user_id, run.dataset_id))
@@ -183,6 +205,19 @@ class Runner:
         if await emitter.finish(done, "completed", writes=writes):
             self.finished_runs["completed"] += 1
             log.info("run.completed", duration_ms=duration_ms)
+
+    async def _give_up(self, run: Any, last_seq: int) -> None:
+        """End a run whose executors kept dying: it is not tried again."""
+        tries = self.settings.max_run_attempts
+        error = {
+            "code": "run_interrupted",
+            "message": f"the run was interrupted {tries} times (its executor stopped); "
+            "it was not tried again",
+        }
+        emitter = Emitter.for_run(self.db, self.bus, run, last_seq=last_seq)
+        if await emitter.finish(RunFailed(error=ErrorBody(**error)), "failed", error=error):
+            self.finished_runs["failed"] += 1
+            log.warning("run.gave_up", run_id=run.id, attempts=tries)
 
     def _claim(self, conn: Connection, handle: RunHandle) -> tuple[Any, int] | None:
         """Mark the run running (a resume counts an attempt); None if it is not ours to run."""
