@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 from sqlalchemy import update
 
 from netra.agents import build_agents
@@ -17,6 +19,7 @@ from netra.agents.triage import plan_question
 from netra.dataset_store import Datasets
 from netra.db import Database
 from netra.db.tables import Run as RunRow
+from netra.questions.llm import LanguageModel, ModelUsage
 from netra.runtime.admission import Admission
 from netra.runtime.bus import MemoryBus
 from netra.runtime.context import RunContext
@@ -44,9 +47,10 @@ class Run:
 
     def __init__(self, db: Database, ctx: RunContext, state: RunState) -> None:
         self.db, self.ctx, self.state = db, ctx, state
+        self.usage: list[ModelUsage] = []  # what the metrics were given of the model's use
 
-    async def agent(self, name: str) -> dict[str, Any]:
-        output = await build_agents(self.db)[name].run(self.ctx, self.state)
+    async def agent(self, name: str, llm: LanguageModel | None = None) -> dict[str, Any]:
+        output = await build_agents(self.db, llm, self.usage.append)[name].run(self.ctx, self.state)
         self.state.completed.append(name)
         return output
 
@@ -286,3 +290,90 @@ async def test_reporting_names_the_top_value_first(start: Any) -> None:
     assert result is not None and len(result.rows) == 1
     lead = (run.state.answer or "").split("\n")[0]
     assert lead.startswith(f"**{result.rows[0][0]}** has the highest spend over the whole period")
+
+
+def plans(*answers: dict[str, Any]) -> LanguageModel:
+    """A scripted model whose structured answers are ``answers``, in turn."""
+    queue = list(answers)
+
+    def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, queue.pop(0))])
+
+    return LanguageModel(model=FunctionModel(reply), timeout_s=5)
+
+
+def says(text: str) -> LanguageModel:
+    """A scripted model that answers every request with ``text``."""
+
+    def reply(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return ModelResponse(parts=[TextPart(text)])
+
+    return LanguageModel(model=FunctionModel(reply), timeout_s=5)
+
+
+async def test_triage_uses_the_models_plan_and_says_who_read_the_question(start: Any) -> None:
+    run = await start("how are the gpt ones doing?")
+    read = {"operation": "measure", "measure": "requests", "filters": {"model": ["gpt-4o"]}}
+    output = await run.agent("triage", plans(read))
+
+    assert run.state.question.measure == "requests"
+    assert run.state.question.filters.model == ("gpt-4o",)
+    assert output["next"] == ["data", "reporting"]
+    thinking = [e["data"]["text"] for e in await run.events() if e["type"] == "agent_thinking"]
+    assert thinking == [
+        f"Read as: {run.state.question.describe()}. (read by function:reply:.) "
+        "Next: data, reporting."
+    ]
+    assert len(run.usage) == 1 and run.state.llm_usage == run.usage
+    assert run.usage[0].requests == 1
+
+
+async def test_triage_falls_back_to_the_parser_when_the_models_plan_is_invalid_twice(
+    start: Any,
+) -> None:
+    run = await start("What did we spend on Claude last week?")
+    invalid = {"operation": "teleport"}
+    await run.agent("triage", plans(invalid, invalid))
+
+    question = run.state.question  # the parser's reading, as without a model
+    assert question.operation == "measure" and question.window is not None
+    assert question.filters.model and all(m.startswith("claude") for m in question.filters.model)
+    thinking = [e["data"]["text"] for e in await run.events() if e["type"] == "agent_thinking"]
+    assert "the language model's answer was invalid twice" in thinking[0]
+    assert run.usage[0].requests == 2
+
+
+async def test_reporting_uses_a_phrasing_whose_figures_are_the_results(start: Any) -> None:
+    run = await start("Spend by model last week")
+    for name in ("triage", "data", "reporting"):
+        await run.agent(name)
+    templated = run.state.answer
+    assert templated is not None
+    lead, _, rest = templated.partition("\n\n")
+
+    rephrased = await start("Spend by model last week")
+    for name in ("triage", "data"):
+        await rephrased.agent(name)
+    await rephrased.agent("reporting", says(f"Short answer: {lead}"))
+    assert rephrased.state.answer == f"Short answer: {lead}\n\n{rest}"
+    assert len(rephrased.usage) == 1
+
+
+async def test_reporting_keeps_the_templated_answer_when_the_model_invents_a_figure(
+    start: Any,
+) -> None:
+    run = await start("What did we spend on Claude last week?")
+    for name in ("triage", "data", "reporting"):
+        await run.agent(name)
+    templated = run.state.answer
+
+    invented = await start("What did we spend on Claude last week?")
+    for name in ("triage", "data"):
+        await invented.agent(name)
+    await invented.agent("reporting", says("You spent $987,654.32 on Claude last week."))
+    assert invented.state.answer == templated
+    thinking = [e["data"]["text"] for e in await invented.events() if e["type"] == "agent_thinking"]
+    assert thinking[-1] == (
+        "Kept the templated answer: the language model's answer has figures not in the "
+        "result: 987,654.32."
+    )
