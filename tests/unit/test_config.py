@@ -31,6 +31,19 @@ def test_an_unknown_database_driver_is_refused(monkeypatch):
         load_settings()
 
 
+@pytest.mark.parametrize("url", ["/srv/datasets", "gs://bucket", "s3://", "s3://Bucket_1/x"])
+def test_a_storage_url_that_is_no_s3_bucket_is_refused(monkeypatch, url):
+    monkeypatch.setenv("NETRA_STORAGE_URL", url)
+    with pytest.raises(SettingsError, match=r"^NETRA_STORAGE_URL: must be s3://bucket"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["s3://netra-data", "s3://netra.data/team/datasets/"])
+def test_an_s3_storage_url_is_accepted(monkeypatch, url):
+    monkeypatch.setenv("NETRA_STORAGE_URL", url)
+    assert load_settings().storage_url == url
+
+
 def test_production_requires_a_signing_secret(monkeypatch):
     monkeypatch.setenv("NETRA_ENV", "production")
     with pytest.raises(SettingsError, match="NETRA_JWT_SECRET"):

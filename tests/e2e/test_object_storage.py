@@ -1,0 +1,73 @@
+"""Datasets in an S3-compatible object store (``NETRA_STORAGE_URL``, a real local server):
+a dataset uploaded to one server is analysed by another that starts with an empty data
+folder and downloads it into its read cache; a delete removes the object and the copy."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import httpx
+
+from tests.e2e.clients import connected, follow, start_run
+from tests.e2e.test_upload_to_report import CANONICAL_CSV
+from tests.support import ServerProcess, new_bucket, register, s3_client
+
+
+def _parquet_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.parquet")) if folder.exists() else []
+
+
+async def test_a_dataset_in_the_object_store_is_analysed_by_a_server_that_never_held_it(
+    s3_endpoint, database_url, tmp_path
+):
+    bucket = new_bucket(s3_endpoint)
+    env = {
+        "NETRA_STORAGE_URL": f"s3://{bucket}/netra",
+        "NETRA_STORAGE_ENDPOINT_URL": s3_endpoint,
+        "NETRA_JWT_SECRET": "object-storage-e2e-" + "k" * 32,  # one key: tokens work on both
+    }
+    uploader = ServerProcess(tmp_path / "uploader", database_url, **env)
+    analyst = ServerProcess(tmp_path / "analyst", database_url, **env)
+    s3 = s3_client(s3_endpoint)
+    try:
+        uploader.start()
+        async with httpx.AsyncClient(base_url=uploader.url, timeout=30) as http:
+            account = await register(http, "object-store")
+            response = await http.post(
+                "/api/datasets",
+                files={"file": ("usage.csv", io.BytesIO(CANONICAL_CSV.encode()), "text/csv")},
+                headers=account.headers,
+            )
+        assert response.status_code == 201, response.text
+        dataset_id = response.json()["id"]
+        key = f"netra/{account.user_id}/{dataset_id}.parquet"
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
+        assert _parquet_files(uploader.data_dir / "datasets") == []  # not in the local folder
+        stored = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+        analyst.start()
+        cache = analyst.data_dir / "dataset-cache"
+        assert _parquet_files(analyst.data_dir) == []
+        ws = await connected(analyst.ws_url, account)
+        started = await start_run(ws, "What did we spend per feature?")
+        assert started["data"]["dataset_id"] == dataset_id
+        done = (await follow(ws, started["run_id"]))[-1]
+        await ws.close()
+        assert done["type"] == "run_completed", done
+        answer = done["data"]["response"]["text"]
+        assert "| chat | $0.75 |" in answer and "| summarize | $1.25 |" in answer
+        copy = cache / account.user_id / f"{dataset_id}.parquet"
+        assert _parquet_files(analyst.data_dir) == [copy]
+        assert copy.read_bytes() == stored
+
+        async with httpx.AsyncClient(base_url=analyst.url, timeout=30) as http:
+            deleted = await http.delete(f"/api/datasets/{dataset_id}", headers=account.headers)
+            assert deleted.status_code == 204, deleted.text
+            listed = await http.get("/api/datasets", headers=account.headers)
+        assert listed.json()["datasets"] == []
+        assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
+        assert not copy.exists()
+    finally:
+        analyst.stop()
+        uploader.stop()
