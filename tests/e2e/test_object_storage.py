@@ -1,17 +1,22 @@
 """Datasets in an S3-compatible object store (``NETRA_STORAGE_URL``, a real local server):
 a dataset uploaded to one server is analysed by another that starts with an empty data
-folder and downloads it into its read cache; a delete removes the object and the copy."""
+folder and downloads it into its read cache; a delete removes the object and the copy.
+``netra ingest`` uploads there too."""
 
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import httpx
 
 from tests.e2e.clients import connected, follow, start_run
 from tests.e2e.test_upload_to_report import CANONICAL_CSV
-from tests.support import ServerProcess, new_bucket, register, s3_client
+from tests.support import ServerProcess, free_port, new_bucket, register, s3_client
 
 
 def _parquet_files(folder: Path) -> list[Path]:
@@ -71,3 +76,51 @@ async def test_a_dataset_in_the_object_store_is_analysed_by_a_server_that_never_
     finally:
         analyst.stop()
         uploader.stop()
+
+
+def _ingest(server: ServerProcess, file: Path, email: str, **env: str) -> CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "netra.cli", "ingest", str(file), "--email", email],
+        env={
+            **os.environ,
+            "NETRA_ENV": "test",
+            "NETRA_DATA_DIR": str(server.data_dir.parent / "ingest"),
+            "NETRA_DATABASE_URL": server.database_url,
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_netra_ingest_uploads_to_the_object_store_or_says_it_is_unreachable(
+    server, s3_endpoint, tmp_path
+):
+    usage = tmp_path / "usage.csv"
+    usage.write_text(CANONICAL_CSV)
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        account = await register(http, "terminal-s3")
+    bucket = new_bucket(s3_endpoint)
+    done = _ingest(
+        server,
+        usage,
+        account.email,
+        NETRA_STORAGE_URL=f"s3://{bucket}",
+        NETRA_STORAGE_ENDPOINT_URL=s3_endpoint,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = s3_client(s3_endpoint).list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"].split("/")[0] for o in listed] == [account.user_id]
+    nowhere = _ingest(
+        server,
+        usage,
+        account.email,
+        NETRA_STORAGE_URL=f"s3://{bucket}",
+        NETRA_STORAGE_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    assert nowhere.returncode == 1
+    assert "netra ingest: the dataset storage did not answer" in nowhere.stderr
+    assert "Traceback" not in nowhere.stderr

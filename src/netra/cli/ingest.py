@@ -13,7 +13,7 @@ from netra import analytics
 from netra.config import Settings
 from netra.dataset_store import Datasets
 from netra.db import Database, users
-from netra.errors import InvalidDataset
+from netra.errors import InvalidDataset, Unavailable
 from netra.storage import open_storage
 
 
@@ -38,6 +38,9 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
                 f"netra ingest: refused: {exc.message}" + (f" ({where})" if where else ""),
                 file=sys.stderr,
             )
+            return 1
+        except Unavailable as exc:
+            print(f"netra ingest: {exc.message}", file=sys.stderr)
             return 1
     finally:
         await db.dispose()

@@ -39,7 +39,7 @@ class FolderStore:
         """The user's folder of files being received or written, before ``put``."""
         user = self.root / checked(user_id)
         folder = user / "incoming"
-        for each in (user, folder):
+        for each in (self.root, user, folder):
             each.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
         return folder
 
