@@ -16,11 +16,21 @@ import httpx
 
 from tests.e2e.clients import connected, follow, start_run
 from tests.e2e.test_upload_to_report import CANONICAL_CSV
-from tests.support import ServerProcess, free_port, new_bucket, register, s3_client
+from tests.support import Account, ServerProcess, free_port, new_bucket, register, s3_client
 
 
 def _parquet_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.parquet")) if folder.exists() else []
+
+
+async def _upload(http: httpx.AsyncClient, account: Account) -> str:
+    response = await http.post(
+        "/api/datasets",
+        files={"file": ("usage.csv", io.BytesIO(CANONICAL_CSV.encode()), "text/csv")},
+        headers=account.headers,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
 
 
 async def test_a_dataset_in_the_object_store_is_analysed_by_a_server_that_never_held_it(
@@ -39,13 +49,7 @@ async def test_a_dataset_in_the_object_store_is_analysed_by_a_server_that_never_
         uploader.start()
         async with httpx.AsyncClient(base_url=uploader.url, timeout=30) as http:
             account = await register(http, "object-store")
-            response = await http.post(
-                "/api/datasets",
-                files={"file": ("usage.csv", io.BytesIO(CANONICAL_CSV.encode()), "text/csv")},
-                headers=account.headers,
-            )
-        assert response.status_code == 201, response.text
-        dataset_id = response.json()["id"]
+            dataset_id = await _upload(http, account)
         key = f"netra/{account.user_id}/{dataset_id}.parquet"
         assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
         assert _parquet_files(uploader.data_dir / "datasets") == []  # not in the local folder
@@ -73,6 +77,18 @@ async def test_a_dataset_in_the_object_store_is_analysed_by_a_server_that_never_
         assert listed.json()["datasets"] == []
         assert s3.list_objects_v2(Bucket=bucket).get("Contents", []) == []
         assert not copy.exists()
+
+        # An object removed behind the service's back: the run says so, nothing stale is read.
+        async with httpx.AsyncClient(base_url=uploader.url, timeout=30) as http:
+            again = await _upload(http, account)
+        s3.delete_object(Bucket=bucket, Key=f"netra/{account.user_id}/{again}.parquet")
+        ws = await connected(analyst.ws_url, account)
+        started = await start_run(ws, "What did we spend per feature?")
+        done = (await follow(ws, started["run_id"]))[-1]
+        await ws.close()
+        assert done["type"] == "run_failed", done
+        assert done["data"]["error"]["code"] == "not_found", done
+        assert "not in the dataset storage" in done["data"]["error"]["message"]
     finally:
         analyst.stop()
         uploader.stop()
