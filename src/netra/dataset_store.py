@@ -151,5 +151,7 @@ class Datasets:
             )
 
     async def remove(self, user_id: str, dataset_id: str) -> None:
-        await self.db.write(lambda conn: rows.remove(conn, user_id, dataset_id))
+        # The file first: if the store fails, the dataset stays listed and the delete can be
+        # retried, rather than an unlisted object counting against the user's quota.
         await asyncio.to_thread(self.files.delete, user_id, dataset_id)
+        await self.db.write(lambda conn: rows.remove(conn, user_id, dataset_id))
