@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from netra.config import Environment, SettingsError, load_settings, prepare_data_dir
@@ -42,6 +44,13 @@ def test_a_storage_url_that_is_no_s3_bucket_is_refused(monkeypatch, url):
 def test_an_s3_storage_url_is_accepted(monkeypatch, url):
     monkeypatch.setenv("NETRA_STORAGE_URL", url)
     assert load_settings().storage_url == url
+
+
+def test_a_storage_url_without_the_s3_extra_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if boto3 were not installed
+    monkeypatch.setenv("NETRA_STORAGE_URL", "s3://netra-data")
+    with pytest.raises(SettingsError, match=r"NETRA_STORAGE_URL: .*pip install 'netra-apex\[s3\]'"):
+        load_settings()
 
 
 def test_production_requires_a_signing_secret(monkeypatch):
