@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ import pytest
 
 from tests.support import (
     REDIS_URL,
+    S3_ENV,
     ServerProcess,
     create_pg_database,
     drop_pg_database,
@@ -97,6 +99,33 @@ def fresh_server(tmp_path: Path, db_kind: str) -> Iterator[ServerProcess]:
         process.stop()
         if name:
             drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real S3-compatible HTTP server (moto's) in a child process on a free port; its
+    throwaway credentials are in the environment, for this process and its servers."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("s3") / "moto.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not service_available("127.0.0.1", port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the S3 server did not start:\n{log.read_text()}")
+            time.sleep(0.1)
+        with pytest.MonkeyPatch.context() as env:
+            for name, value in S3_ENV.items():
+                env.setenv(name, value)
+            yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 @pytest.fixture

@@ -70,6 +70,26 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Throwaway credentials for the local S3 server; the AWS SDK reads them from the environment.
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "netra-test",
+    "AWS_SECRET_ACCESS_KEY": "netra-test",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def s3_client(endpoint: str) -> Any:
+    import boto3
+
+    return boto3.client("s3", endpoint_url=endpoint)
+
+
+def new_bucket(endpoint: str) -> str:
+    name = f"netra-{uuid.uuid4().hex[:12]}"
+    s3_client(endpoint).create_bucket(Bucket=name)
+    return name
+
+
 class ServerProcess:
     """``netra serve`` as a child process on a free port, with its own data folder."""
 

@@ -6,6 +6,8 @@ and ``prepare_data_dir()`` creates the data folder and the development signing k
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -79,6 +81,10 @@ class Settings(BaseSettings):
     max_concurrent_imports: int = Field(2, ge=1)  # server-wide; more wait their turn
     max_sockets_per_user: int = Field(16, ge=1)  # WebSocket connections per user and server
 
+    # Dataset storage (docs/deployment.md): unset, the folder data_dir/datasets.
+    storage_url: str | None = None  # s3://bucket/prefix: an S3-compatible object store
+    storage_endpoint_url: str | None = None  # its endpoint, when not AWS (MinIO, Ceph...)
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
@@ -93,6 +99,17 @@ class Settings(BaseSettings):
             return None
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("storage_url")
+    @classmethod
+    def _storage(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^?#]*)?", value):
+            raise ValueError("must be s3://bucket or s3://bucket/prefix")
+        if importlib.util.find_spec("boto3") is None:
+            raise ValueError("needs the AWS SDK: pip install 'netra-apex[s3]'")
         return value
 
     @field_validator("log_level")

@@ -17,6 +17,7 @@ from netra.db import Database
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus
 from netra.runtime.runner import Runner
+from netra.storage import open_storage
 
 
 @dataclass(slots=True)
@@ -50,7 +51,7 @@ async def open_resources(
         settings.max_imports_per_user,
         settings.max_concurrent_imports,
     )
-    datasets = Datasets(db, settings.datasets_dir, limits)
+    datasets = Datasets(db, open_storage(settings), limits)
     llm = None
     if settings.llm_model:  # the model library is imported only when a model is configured
         from netra.questions.llm import language_model

@@ -28,11 +28,11 @@ from netra.ids import new_id
 from netra.protocol import RunStarted, encode
 from netra.runtime.bus import MemoryBus
 from netra.runtime.context import RunContext
-from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
 from netra.runtime.runner import Runner
 from netra.runtime.state import RunState
+from netra.storage import FolderStore
 
 QUESTION = "how do we cut our costs?"
 
@@ -89,7 +89,7 @@ async def _run_every_agent(db: Database, datasets: Datasets, run_id: str) -> Non
     emitter = Emitter(
         db, MemoryBus(), user_id=run.user_id, thread_id=run.thread_id, run_id=run_id, last_seq=1
     )
-    async with RunDataset(run.dataset_id, datasets.path(run.user_id, run.dataset_id)) as dataset:
+    async with datasets.for_run(run.user_id, run.dataset_id) as dataset:
         ctx = RunContext(
             user_id=run.user_id,
             thread_id=run.thread_id,
@@ -117,7 +117,7 @@ async def test_a_run_lost_after_its_last_agent_completed_resumes_straight_to_its
     settings = Settings(data_dir=tmp_path, database_url=migrated_url)
     lost_db = Database(migrated_url)
     try:
-        datasets = Datasets(lost_db, settings.datasets_dir)
+        datasets = Datasets(lost_db, FolderStore(settings.datasets_dir))
         user_id, thread_id, run_id, _ = await _admitted_run(lost_db, datasets)
         await _run_every_agent(lost_db, datasets, run_id)
     finally:
@@ -132,7 +132,12 @@ async def test_a_run_lost_after_its_last_agent_completed_resumes_straight_to_its
         assert before[-1]["data"]["agent"] == "reporting", before[-1]
 
         runner = Runner(
-            settings, db, bus, build_agents(db), plan_question, Datasets(db, settings.datasets_dir)
+            settings,
+            db,
+            bus,
+            build_agents(db),
+            plan_question,
+            Datasets(db, FolderStore(settings.datasets_dir)),
         )
         async with bus.subscribe(user_id) as subscription:
             # Every run left active is resumed, other tests' included: wait for this one.

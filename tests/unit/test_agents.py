@@ -27,6 +27,7 @@ from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 from netra.runtime.queue import MemoryQueue
 from netra.runtime.state import RunState
+from netra.storage import FolderStore
 from tests.unit.runs import add_demo, add_user, migrated, stored_events
 
 
@@ -62,7 +63,7 @@ class Run:
 @pytest.fixture
 async def start(settings_url: Any, db: Database) -> AsyncIterator[Any]:
     user_id = await add_user(db)
-    datasets = Datasets(db, settings_url.datasets_dir)
+    datasets = Datasets(db, FolderStore(settings_url.datasets_dir))
     dataset_id = await add_demo(datasets, user_id)
     bus = MemoryBus()
     opened: list[RunDataset] = []
@@ -79,7 +80,7 @@ async def start(settings_url: Any, db: Database) -> AsyncIterator[Any]:
             thread_id=thread_id,
             dataset_id=dataset_id if with_data else None,
         )
-        dataset = RunDataset(dataset_id, datasets.path(user_id, dataset_id)) if with_data else None
+        dataset = datasets.for_run(user_id, dataset_id) if with_data else None
         if dataset is not None:
             opened.append(dataset)
         ctx = RunContext(

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 
 from netra.config import Environment, SettingsError, load_settings, prepare_data_dir
@@ -28,6 +30,26 @@ def test_a_bad_value_names_its_variable(monkeypatch):
 def test_an_unknown_database_driver_is_refused(monkeypatch):
     monkeypatch.setenv("NETRA_DATABASE_URL", "mysql://x")
     with pytest.raises(SettingsError, match="NETRA_DATABASE_URL"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["/srv/datasets", "gs://bucket", "s3://", "s3://Bucket_1/x"])
+def test_a_storage_url_that_is_no_s3_bucket_is_refused(monkeypatch, url):
+    monkeypatch.setenv("NETRA_STORAGE_URL", url)
+    with pytest.raises(SettingsError, match=r"^NETRA_STORAGE_URL: must be s3://bucket"):
+        load_settings()
+
+
+@pytest.mark.parametrize("url", ["s3://netra-data", "s3://netra.data/team/datasets/"])
+def test_an_s3_storage_url_is_accepted(monkeypatch, url):
+    monkeypatch.setenv("NETRA_STORAGE_URL", url)
+    assert load_settings().storage_url == url
+
+
+def test_a_storage_url_without_the_s3_extra_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "boto3", None)  # as if boto3 were not installed
+    monkeypatch.setenv("NETRA_STORAGE_URL", "s3://netra-data")
+    with pytest.raises(SettingsError, match=r"NETRA_STORAGE_URL: .*pip install 'netra-apex\[s3\]'"):
         load_settings()
 
 

@@ -20,6 +20,7 @@ from netra.runtime.bus import MemoryBus
 from netra.runtime.context import RunContext
 from netra.runtime.runner import Runner
 from netra.runtime.state import RunState
+from netra.storage import FolderStore
 from tests.unit.runs import (
     add_user,
     assert_one_terminal_event_last,
@@ -69,7 +70,7 @@ class World:
             self.bus,
             all_agents,
             plan_question,
-            Datasets(self.db, settings.datasets_dir),
+            Datasets(self.db, FolderStore(settings.datasets_dir)),
         )
 
 

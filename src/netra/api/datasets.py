@@ -32,7 +32,7 @@ async def upload(request: Request, principal: CurrentUser, resources: Res) -> di
         raise PayloadTooLarge(f"uploads are limited to {limit} bytes")
     datasets = resources.datasets
     async with datasets.importing(principal.user_id):
-        staging = datasets.staging_dir(principal.user_id)
+        staging = datasets.files.staging(principal.user_id)
         fd, name = tempfile.mkstemp(dir=staging, suffix=".upload")
         os.close(fd)
         target = Path(name)

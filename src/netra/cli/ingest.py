@@ -1,7 +1,7 @@
 """``netra ingest FILE --email E``: import a usage file for an account, with a progress bar.
 
-Works beside a running server: both share the database and the data folder, and SQLite
-writers wait for each other.
+Works beside a running server: both share the database and the dataset storage, and
+SQLite writers wait for each other.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from netra import analytics
 from netra.config import Settings
 from netra.dataset_store import Datasets
 from netra.db import Database, users
-from netra.errors import InvalidDataset
+from netra.errors import InvalidDataset, Unavailable
+from netra.storage import open_storage
 
 
 async def ingest(settings: Settings, file: Path, email: str, name: str | None) -> int:
@@ -26,7 +27,7 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
         if user_id is None:
             print(f"netra ingest: no account with the email {email}", file=sys.stderr)
             return 2
-        datasets = Datasets(db, settings.datasets_dir)
+        datasets = Datasets(db, open_storage(settings))
         try:
             dataset = await datasets.import_file(
                 user_id, file, name or file.name, ingest=ingest_with_progress
@@ -37,6 +38,9 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
                 f"netra ingest: refused: {exc.message}" + (f" ({where})" if where else ""),
                 file=sys.stderr,
             )
+            return 1
+        except Unavailable as exc:
+            print(f"netra ingest: {exc.message}", file=sys.stderr)
             return 1
     finally:
         await db.dispose()

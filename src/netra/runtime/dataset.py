@@ -40,9 +40,13 @@ def _exempt_engine_from_gc() -> None:
 
 
 class RunDataset:
-    def __init__(self, id: str, path: Path) -> None:
+    """``fetch``: brings the file to ``path`` before the first analysis opens it (an object
+    store's read cache); it raises when the dataset's file is gone."""
+
+    def __init__(self, id: str, path: Path, fetch: Callable[[], object] | None = None) -> None:
         self.id = id
         self.path = path
+        self._fetch = fetch
         self._lock = threading.Lock()  # one analysis at a time; close waits for none
         self._stack: ExitStack | None = None
         self._connection: Any = None
@@ -59,6 +63,8 @@ class RunDataset:
                 raise RunError("the run's dataset is closed")
             try:
                 if self._stack is None:
+                    if self._fetch is not None:
+                        self._fetch()
                     stack = ExitStack()
                     self._connection = stack.enter_context(
                         analytics.open_dataset(self.path, rollup=True)

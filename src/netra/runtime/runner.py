@@ -37,7 +37,6 @@ from netra.runtime.admission import Admission, Planner
 from netra.runtime.agent import Agent
 from netra.runtime.bus import Bus
 from netra.runtime.context import RunContext
-from netra.runtime.dataset import RunDataset
 from netra.runtime.events import Emitter
 from netra.runtime.orchestrator import Orchestrator
 from netra.runtime.queue import MemoryQueue, RunHandle, RunQueue
@@ -125,7 +124,7 @@ class Runner:
             return
         dataset = None
         if run.dataset_id is not None:
-            dataset = RunDataset(run.dataset_id, self.datasets.path(run.user_id, run.dataset_id))
+            dataset = self.datasets.for_run(run.user_id, run.dataset_id)
         emitter = Emitter.for_run(self.db, self.bus, run, last_seq=last_seq)
         ctx = RunContext(
             user_id=run.user_id,
