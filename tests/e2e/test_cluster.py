@@ -9,6 +9,7 @@ kills or stops are started again before the next test.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -21,7 +22,9 @@ from websockets.asyncio.client import ClientConnection
 
 from tests.e2e.checks import check_run_events
 from tests.e2e.clients import (
+    CANONICAL_CSV,
     LONG_QUESTION,
+    close_code,
     connected,
     events_of,
     follow,
@@ -29,6 +32,7 @@ from tests.e2e.clients import (
     ping_drain,
     run_status,
     start_run,
+    upload,
 )
 from tests.support import (
     TERMINAL,
@@ -202,3 +206,168 @@ async def test_a_worker_killed_mid_run_hands_the_run_to_the_other_worker(
     assert cluster.executor(run_id) is not executor
     assert takeover_s < TAKEOVER_BOUND_S, f"taken over after {takeover_s:.1f} s"
     print(f"takeover after SIGKILL: {takeover_s:.1f} s")
+
+
+async def _resubscribe(
+    server: ServerProcess, account: Account, run_id: str, after: int
+) -> list[dict[str, Any]]:
+    """Connect to ``server``, subscribe after ``after`` and follow the run to its end."""
+    async with await connected(server.ws_url, account) as ws:
+        await send(ws, {"type": "subscribe", "run_id": run_id, "after_seq": after})
+        rest = await follow(ws, run_id, wait_s=60)
+        assert await ping_drain(ws) == []
+    return rest
+
+
+async def test_a_client_of_a_killed_server_subscribes_on_the_other_and_misses_nothing(
+    cluster: Cluster, analyst: Account
+) -> None:
+    a, b = cluster.servers
+    async with await connected(a.ws_url, analyst) as ws:
+        seen = [await start_run(ws, LONG_QUESTION)]
+        run_id = seen[0]["run_id"]
+        await _until(ws, seen, "agent_started", "data")
+        a.kill()
+        code, received = await close_code(ws)
+    assert code == 1006, f"closed with {code}: the server died, no close frame expected"
+    seen += [json.loads(message) for message in received]  # in flight before the kill
+    rest = await _resubscribe(b, analyst, run_id, seen[-1]["seq"])
+    events = seen + rest
+    check_run_events(events)
+    stored, run = await _stored(b, analyst, run_id)
+    assert stored == events and run["status"] == "completed", run
+    assert "run_resumed" not in _kinds(events), "a server's death must not interrupt the run"
+
+
+async def test_a_run_that_ends_while_redis_is_down_reaches_its_client_once_redis_is_back(
+    cluster: Cluster, analyst: Account
+) -> None:
+    """Redis stops mid-run and starts again only after the run has ended: every event the
+    bus lost reaches the client on its open socket, caught up from the log."""
+    a, b = cluster.servers
+    async with await connected(a.ws_url, analyst) as ws:
+        seen = [await start_run(ws, LONG_QUESTION)]
+        run_id = seen[0]["run_id"]
+        await _until(ws, seen, "agent_started", "data")
+        await asyncio.to_thread(cluster.redis.stop)
+        async with _http(b) as http:
+            deadline = time.monotonic() + 60
+            while (await run_status(http, analyst, run_id))["status"] != "completed":
+                assert time.monotonic() < deadline, "the run did not end while Redis was down"
+                await asyncio.sleep(0.1)
+        await asyncio.to_thread(cluster.redis.start)
+        seen += await follow(ws, run_id, wait_s=30)
+        assert await ping_drain(ws) == []
+    check_run_events(seen)
+    stored, run = await _stored(b, analyst, run_id)
+    assert stored == seen and run["status"] == "completed", run
+
+
+async def test_a_run_queued_while_no_worker_runs_survives_a_redis_restart(
+    cluster: Cluster, analyst: Account
+) -> None:
+    """The queue is in Redis's append-only file: a run waiting there is not lost."""
+    for worker in cluster.workers:
+        assert await asyncio.to_thread(worker.stop) == 0, worker.current_log()[-2000:]
+    async with await connected(cluster.servers[0].ws_url, analyst) as ws:
+        seen = [await start_run(ws, "hello")]
+        run_id = seen[0]["run_id"]
+        assert await ping_drain(ws) == [], "no worker runs: the run waits in the queue"
+        await asyncio.to_thread(cluster.redis.stop)
+        await asyncio.to_thread(cluster.redis.start)
+        await asyncio.to_thread(cluster.up)
+        seen += await follow(ws, run_id, wait_s=60)
+    check_run_events(seen)
+    assert seen[-1]["type"] == "run_completed", seen[-1]
+
+
+async def test_a_user_on_one_server_gets_nothing_of_another_users_run_on_the_other(
+    cluster: Cluster, analyst: Account
+) -> None:
+    a, b = cluster.servers
+    async with _http(b) as http:
+        intruder = await register(http, "intruder")
+    async with (
+        await connected(a.ws_url, analyst) as owner_ws,
+        await connected(b.ws_url, intruder) as intruder_ws,
+    ):
+        seen = [await start_run(owner_ws, LONG_QUESTION)]
+        run_id = seen[0]["run_id"]
+        for message in (
+            {"type": "subscribe", "run_id": run_id, "after_seq": 0, "request_id": "peek"},
+            {"type": "stop_agent", "run_id": run_id, "request_id": "peek"},
+        ):
+            await send(intruder_ws, message)
+            answer = await recv(intruder_ws)
+            assert answer["type"] == "error", f"{message['type']} answered {answer}"
+            assert answer["data"]["code"] == "not_found", answer
+            assert answer["data"]["request_id"] == "peek", answer
+        seen += await follow(owner_ws, run_id)
+        assert await ping_drain(intruder_ws) == [], "the other user received the run"
+    check_run_events(seen)
+    assert seen[-1]["type"] == "run_completed", "the other user's stop_agent stopped the run"
+
+
+async def test_sigterm_closes_a_servers_sockets_with_1001_while_its_run_goes_on(
+    cluster: Cluster, analyst: Account
+) -> None:
+    a, b = cluster.servers
+    async with (
+        await connected(a.ws_url, analyst) as on_a,
+        await connected(b.ws_url, analyst) as on_b,
+    ):
+        seen = [await start_run(on_a, LONG_QUESTION)]
+        run_id = seen[0]["run_id"]
+        assert await recv(on_b) == seen[0], "the other tab receives the run live"
+        stopping = asyncio.to_thread(a.stop)
+        (code, received), exit_code = await asyncio.gather(close_code(on_a), stopping)
+        seen_b = [seen[0], *await follow(on_b, run_id)]
+    assert code == 1001, f"the socket closed with {code}, expected 1001"
+    assert exit_code == 0, f"exit code {exit_code}\n{a.current_log()[-3000:]}"
+    seen += [json.loads(message) for message in received]
+    assert seen == seen_b[: len(seen)]
+    check_run_events(seen_b)
+    assert "run_resumed" not in _kinds(seen_b), "stopping a server must not interrupt runs"
+
+
+async def test_sigterm_lets_a_worker_finish_or_hand_back_its_run_and_exit_0(
+    cluster: Cluster, analyst: Account
+) -> None:
+    a = cluster.servers[0]
+    async with await connected(a.ws_url, analyst) as ws:
+        seen = [await start_run(ws, LONG_QUESTION)]
+        run_id = seen[0]["run_id"]
+        await _until(ws, seen, "tool_executing", "data")
+        executor = cluster.executor(run_id)
+        started = time.monotonic()
+        stopping = asyncio.create_task(asyncio.to_thread(executor.stop))
+        seen += await follow(ws, run_id, wait_s=60)
+        exit_code = await stopping
+        elapsed = time.monotonic() - started
+    assert exit_code == 0, f"exit code {exit_code}\n{executor.current_log()[-3000:]}"
+    assert elapsed < EXIT_BOUND_S, f"the worker took {elapsed:.1f} s to exit"
+    check_run_events(seen)
+    stored, run = await _stored(a, analyst, run_id)
+    assert stored == seen and run["status"] == "completed", run
+    resumes = _kinds(seen).count("run_resumed")
+    print(f"worker SIGTERM: exited in {elapsed:.1f} s, the run resumed {resumes} times")
+
+
+async def test_a_dataset_uploaded_through_one_server_is_analysed_by_a_worker(
+    cluster: Cluster,
+) -> None:
+    a, b = cluster.servers
+    async with _http(a) as http:
+        account = await register(http, "uploader")
+        response = await upload(http, account, CANONICAL_CSV.encode(), "usage.csv")
+    assert response.status_code == 201, response.text
+    dataset = response.json()
+    async with await connected(b.ws_url, account) as ws:
+        started = await start_run(ws, "What did we spend per feature?")
+        events = [started, *await follow(ws, started["run_id"])]
+    check_run_events(events)
+    assert started["data"]["dataset_id"] == dataset["id"]
+    assert cluster.executor(started["run_id"]) in cluster.workers
+    answer = events[-1]["data"]["response"]["text"]
+    assert "$2.00" in answer  # 0.50 + 0.25 + 1.25, read from the file the server stored
+    assert "| chat | $0.75 |" in answer and "| summarize | $1.25 |" in answer
