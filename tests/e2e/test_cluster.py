@@ -47,10 +47,10 @@ from tests.support import (
 )
 
 LEASE_S = 2  # NETRA_RUN_LEASE_S: a killed worker's run is taken over a few seconds later
-GRACE_S = 2  # NETRA_SHUTDOWN_GRACE_S
+GRACE_S = 1  # NETRA_SHUTDOWN_GRACE_S: shorter than what is left of a run stopped mid-run
 TAKEOVER_BOUND_S = 30  # issue 12: a lost run is taken over within 30 s
 EXIT_BOUND_S = GRACE_S + 5  # SIGTERM: the grace plus a margin for closing down
-DEMO_ROWS = 1_000_000  # the largest demo, so that the runs last (about 3 s on 2 cores)
+DEMO_ROWS = 1_000_000  # the largest demo, so that the runs last (3-4 s on 2 cores)
 # On it, the optimization agent's first tool takes about 1.5 s (2 cores): a kill sent when
 # it starts lands while that agent is open.
 OPEN_LONGEST = "optimization"
