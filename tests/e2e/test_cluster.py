@@ -49,7 +49,9 @@ from tests.support import (
 LEASE_S = 2  # NETRA_RUN_LEASE_S: a killed worker's run is taken over a few seconds later
 GRACE_S = 1  # NETRA_SHUTDOWN_GRACE_S: shorter than what is left of a run stopped mid-run
 TAKEOVER_BOUND_S = 30  # issue 12: a lost run is taken over within 30 s
-EXIT_BOUND_S = GRACE_S + 5  # SIGTERM: the grace plus a margin for closing down
+HANDOVER_MARGIN_S = 3  # SIGTERM: after the grace, the other worker resumes the run at once
+# A stopped worker exits once the analysis thread of the run it handed back returns.
+EXIT_BOUND_S = 15
 DEMO_ROWS = 1_000_000  # the largest demo, so that the runs last (3-4 s on 2 cores)
 # On it, the optimization agent's first tool takes about 1.5 s (2 cores): a kill sent when
 # it starts lands while that agent is open.
@@ -342,18 +344,23 @@ async def test_sigterm_lets_a_worker_finish_or_hand_back_its_run_and_exit_0(
         run_id = seen[0]["run_id"]
         await _until(ws, seen, "tool_executing", OPEN_LONGEST)
         executor = cluster.executor(run_id)
-        started = time.monotonic()
+        signalled = time.monotonic()
         stopping = asyncio.create_task(asyncio.to_thread(executor.stop))
-        seen += await follow(ws, run_id, wait_s=60)
+        while seen[-1]["type"] not in {*TERMINAL, "run_resumed"}:
+            seen.append(await recv(ws, 30))
+        settled_s = time.monotonic() - signalled  # finished, or resumed by the other worker
+        if seen[-1]["type"] == "run_resumed":
+            seen += await follow(ws, run_id, wait_s=60)
         exit_code = await stopping
-        elapsed = time.monotonic() - started
+        exit_s = time.monotonic() - signalled
     assert exit_code == 0, f"exit code {exit_code}\n{executor.current_log()[-3000:]}"
-    assert elapsed < EXIT_BOUND_S, f"the worker took {elapsed:.1f} s to exit"
+    assert settled_s < GRACE_S + HANDOVER_MARGIN_S, f"ended or handed back after {settled_s:.1f} s"
+    assert exit_s < EXIT_BOUND_S, f"the worker took {exit_s:.1f} s to exit"
     check_run_events(seen)
     stored, run = await _stored(a, analyst, run_id)
     assert stored == seen and run["status"] == "completed", run
     resumes = _kinds(seen).count("run_resumed")
-    print(f"worker SIGTERM: exited in {elapsed:.1f} s, the run resumed {resumes} times")
+    print(f"worker SIGTERM: run settled {settled_s:.1f} s ({resumes} resumed), exit {exit_s:.1f} s")
 
 
 async def test_a_dataset_uploaded_through_one_server_is_analysed_by_a_worker(
