@@ -8,7 +8,6 @@ PostgreSQL or Redis fails the run; elsewhere those tests are skipped with a loud
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import pytest
 from tests.support import (
     REDIS_URL,
     S3_ENV,
+    RedisProcess,
     ServerProcess,
     create_pg_database,
     drop_pg_database,
@@ -131,20 +131,10 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A redis-server of this test's own on a free port, so the test can stop it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", tmp_path],
-        stdout=subprocess.DEVNULL,
-    )
+    redis = RedisProcess(tmp_path)
+    redis.start()
+    assert redis.process is not None
     try:
-        deadline = time.monotonic() + 10
-        while not service_available("127.0.0.1", port):
-            assert server.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
-        yield server, f"redis://127.0.0.1:{port}/0"
+        yield redis.process, redis.url
     finally:
-        server.kill()
-        server.wait()
+        redis.kill()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -90,24 +91,22 @@ def new_bucket(endpoint: str) -> str:
     return name
 
 
-class ServerProcess:
-    """``netra serve`` as a child process on a free port, with its own data folder."""
+class NetraProcess:
+    """A ``netra`` command as a child process on a data folder, logging to a file of its own."""
 
-    def __init__(self, data_dir: Path, database_url: str, **env: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, name: str, **env: str) -> None:
         self.data_dir = data_dir
         self.database_url = database_url
         self.extra_env = env
-        self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
-        self.log_path = data_dir.parent / f"server-{self.port}.log"
+        self.log_path = data_dir.parent / f"{name}.log"
+        self._log_from = 0  # where this start's output begins in the log
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+    def ready(self) -> bool:
+        raise NotImplementedError
 
     def start(self, timeout: float = 30.0) -> None:
         env = {
@@ -122,9 +121,10 @@ class ServerProcess:
         }
         if "NETRA_REDIS_URL" not in self.extra_env:
             env.pop("NETRA_REDIS_URL", None)
+        self._log_from = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "netra.cli", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "netra.cli", *self.command()],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -132,17 +132,22 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+                raise RuntimeError(f"{self.command()[0]} exited early:\n{self.log()}")
+            if self.ready():
+                return
             time.sleep(0.1)
-        raise RuntimeError(f"server did not become ready:\n{self.log()}")
+        raise RuntimeError(f"{self.command()[0]} did not become ready:\n{self.log()}")
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def current_log(self) -> str:
+        """The output of the process started last."""
+        return self.log()[self._log_from :]
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM, as an operator would; returns the exit code."""
@@ -161,6 +166,89 @@ class ServerProcess:
         assert self.process is not None
         self.process.kill()
         self.process.wait()
+
+
+class ServerProcess(NetraProcess):
+    """``netra serve`` as a child process on a free port, with its own data folder."""
+
+    def __init__(self, data_dir: Path, database_url: str, **env: str) -> None:
+        self.port = free_port()
+        super().__init__(data_dir, database_url, f"server-{self.port}", **env)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws"
+
+    def command(self) -> list[str]:
+        return ["serve", "--port", str(self.port)]
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health/ready", timeout=1.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class WorkerProcess(NetraProcess):
+    """``netra worker``: executes runs from the Redis queue (``NETRA_REDIS_URL`` in ``env``)."""
+
+    def command(self) -> list[str]:
+        return ["worker"]
+
+    def ready(self) -> bool:
+        return "netra worker: executing" in self.current_log()
+
+
+class RedisProcess:
+    """A ``redis-server`` of the test's own on a free port, which it may stop and restart.
+
+    ``appendonly``: every write goes to an append-only file in ``directory``, so what was
+    queued survives a restart.
+    """
+
+    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            skip_or_fail("redis-server is not installed (apt-get install redis-server)")
+        self.binary = str(binary)
+        self.directory = directory
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, timeout: float = 10.0) -> None:
+        self.process = subprocess.Popen(
+            [
+                *(self.binary, "--bind", "127.0.0.1", "--port", str(self.port)),
+                *("--save", "", "--dir", str(self.directory)),
+                *("--appendonly", "yes" if self.appendonly else "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + timeout
+        while not service_available("127.0.0.1", self.port):
+            assert self.process.poll() is None, "redis-server exited at start"
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        """SIGTERM: redis-server writes what it holds (with ``appendonly``) and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import json
 import time
 import uuid
@@ -149,6 +150,25 @@ async def load_demo(http: httpx.AsyncClient, account: Account, rows: int = DEMO_
         f"{response.status_code}: {response.text[:300]}"
     )
     return response.json()
+
+
+CANONICAL_CSV = """timestamp,model,input_tokens,output_tokens,cost_usd,feature,user,status
+2025-06-01T10:00:00Z,gpt-4o,1000,200,0.5,chat,u1,success
+2025-06-02T10:00:00Z,gpt-4o,500,100,0.25,chat,u2,success
+2025-06-03T10:00:00Z,claude-sonnet-4-5,2000,100,1.25,summarize,u1,error
+"""
+
+
+async def upload(
+    http: httpx.AsyncClient, account: Account, content: bytes, filename: str, **fields: str
+) -> httpx.Response:
+    """``POST /api/datasets`` with ``content`` as the file (multipart, as the page sends it)."""
+    return await http.post(
+        "/api/datasets",
+        files={"file": (filename, io.BytesIO(content), "application/octet-stream")},
+        data=fields,
+        headers=account.headers,
+    )
 
 
 # --- tokens ------------------------------------------------------------------------------

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
+from tests.e2e.clients import CANONICAL_CSV, upload
 from tests.support import open_ws, recv, recv_until_terminal, register, send
 
 SAMPLES = Path(__file__).parents[1] / "unit" / "ingest" / "samples"
-CANONICAL_CSV = """timestamp,model,input_tokens,output_tokens,cost_usd,feature,user,status
-2025-06-01T10:00:00Z,gpt-4o,1000,200,0.5,chat,u1,success
-2025-06-02T10:00:00Z,gpt-4o,500,100,0.25,chat,u2,success
-2025-06-03T10:00:00Z,claude-sonnet-4-5,2000,100,1.25,summarize,u1,error
-"""
-
-
-async def _upload(http, account, content: bytes, filename: str, **fields: str):
-    return await http.post(
-        "/api/datasets",
-        files={"file": (filename, io.BytesIO(content), "application/octet-stream")},
-        data=fields,
-        headers=account.headers,
-    )
 
 
 async def test_an_uploaded_file_is_summarised_and_answers_questions(server, http):
     account = await register(http, "uploader")
-    response = await _upload(http, account, CANONICAL_CSV.encode(), "usage.csv", name="June")
+    response = await upload(http, account, CANONICAL_CSV.encode(), "usage.csv", name="June")
     assert response.status_code == 201, response.text
     dataset = response.json()
     assert dataset["name"] == "June"
@@ -67,7 +53,7 @@ async def test_an_uploaded_file_is_summarised_and_answers_questions(server, http
 )
 async def test_each_known_export_uploads_as_a_dataset(http, sample):
     account = await register(http, "exporter")
-    response = await _upload(http, account, (SAMPLES / sample).read_bytes(), sample)
+    response = await upload(http, account, (SAMPLES / sample).read_bytes(), sample)
     assert response.status_code == 201, response.text
     assert response.json()["rows"] > 0
 
@@ -75,7 +61,7 @@ async def test_each_known_export_uploads_as_a_dataset(http, sample):
 async def test_a_bad_file_is_refused_whole_with_its_line_and_nothing_is_kept(http):
     account = await register(http, "careless")
     bad = CANONICAL_CSV + "2025-06-04T10:00:00Z,gpt-4o,lots,100,0.1,chat,u1,success\n"
-    response = await _upload(http, account, bad.encode(), "usage.csv")
+    response = await upload(http, account, bad.encode(), "usage.csv")
     assert response.status_code == 422
     error = response.json()["error"]
     assert error["code"] == "invalid_dataset"
@@ -100,7 +86,7 @@ async def test_an_upload_without_a_file_part_is_a_clear_error(http):
 async def test_another_users_dataset_cannot_be_read_used_or_deleted(server, http):
     owner = await register(http, "owner")
     intruder = await register(http, "intruder")
-    dataset = (await _upload(http, owner, CANONICAL_CSV.encode(), "usage.csv")).json()
+    dataset = (await upload(http, owner, CANONICAL_CSV.encode(), "usage.csv")).json()
     for method, path in (
         ("GET", f"/api/datasets/{dataset['id']}"),
         ("DELETE", f"/api/datasets/{dataset['id']}"),
@@ -146,7 +132,7 @@ async def test_an_upload_over_the_limit_is_refused_with_413_and_leaves_nothing(t
         async with httpx.AsyncClient(base_url=small.url, timeout=30) as client:
             account = await register(client, "bulky")
             big = CANONICAL_CSV.encode() * 200  # ~50 KB, over the 4 KiB limit
-            response = await _upload(client, account, big, "usage.csv")
+            response = await upload(client, account, big, "usage.csv")
             assert response.status_code == 413
             assert response.json()["error"]["code"] == "payload_too_large"
             listed = await client.get("/api/datasets", headers=account.headers)

@@ -48,7 +48,7 @@ from netra.protocol import (
     parse_client,
 )
 from netra.resources import Resources
-from netra.runtime.bus import Delivery, Subscription
+from netra.runtime.bus import RECONNECTED, Delivery, Subscription
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
@@ -316,6 +316,9 @@ class Connection:
             if delivery.body == self.principal.session_id:
                 await self.close(CLOSE_UNAUTHORIZED, "session logged out")
             return
+        if delivery.type == RECONNECTED:
+            await self._catch_up()
+            return
         run_id, seq = delivery.run_id, delivery.seq
         if run_id is None or seq is None:
             return
@@ -332,6 +335,12 @@ class Connection:
                 return
             await self.send(delivery.body)
             self._sent(run_id, seq, delivery.type)
+
+    async def _catch_up(self) -> None:
+        """Send the stored events the bus lost while it was away, of every run followed."""
+        async with self._runs_lock:
+            for run_id in [run for run in self.following if run not in self._ended]:
+                await self._send_from_log(run_id)
 
     async def _send_from_log(self, run_id: str) -> None:
         """Send every stored event after the last one sent; caller holds ``_runs_lock``."""

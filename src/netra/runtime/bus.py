@@ -22,6 +22,9 @@ SUBSCRIPTION_BUFFER = 10_000
 # The topic of notices to run executors (``cancel_run``), subscribed to like a user's: it is
 # never a user id (those are UUIDs), so no user's connection can read it.
 EXECUTORS = "executors"
+# A notice to every subscription of a process whose Redis connection came back: what was
+# published while it was away is lost, so connections catch up from the event log.
+RECONNECTED = "bus_reconnected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class MemoryBus:
         for subscription in self._subscriptions.get(user_id, ()):
             subscription.put(delivery)
 
+    def deliver_to_all(self, delivery: Delivery) -> None:
+        for subscriptions in self._subscriptions.values():
+            for subscription in subscriptions:
+                subscription.put(delivery)
+
     def add(self, user_id: str) -> tuple[Subscription, bool]:
         """Register a subscription; True when it is the user's first in this process."""
         subscription = Subscription(user_id)
@@ -120,6 +128,7 @@ class RedisBus:
         self._local = MemoryBus()
         self._reader: asyncio.Task[None] | None = None
         self._subscribed = asyncio.Event()
+        self._reconnected = False
 
     @staticmethod
     def channel(user_id: str) -> str:
@@ -129,6 +138,10 @@ class RedisBus:
         await self._redis.ping()
         # A pub/sub connection needs one channel before it can be listened to.
         await self._pubsub.subscribe("netra:bus")
+        # Called at each reconnection, after the pub/sub connection has subscribed again.
+        connection = self._pubsub.connection
+        assert connection is not None  # subscribing connected it
+        connection.register_connect_callback(self._on_reconnect)
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
 
     async def stop(self) -> None:
@@ -155,6 +168,9 @@ class RedisBus:
             if self._local.discard(subscription):
                 await self._pubsub.unsubscribe(self.channel(user_id))
 
+    def _on_reconnect(self, connection: object) -> None:
+        self._reconnected = True
+
     async def _read(self) -> None:
         while True:
             try:
@@ -165,6 +181,10 @@ class RedisBus:
                 log.exception("bus.redis_read_failed")
                 await asyncio.sleep(0.5)
                 continue
+            if self._reconnected:
+                self._reconnected = False
+                log.info("bus.redis_reconnected")
+                self._local.deliver_to_all(Delivery(type=RECONNECTED, body=""))
             if message is None or message["type"] != "message":
                 continue
             channel = message["channel"].decode()
