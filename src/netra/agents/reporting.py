@@ -115,6 +115,14 @@ class Reporting:
 
 
 def _declined(question: QuestionPlan) -> str:
+    if question.not_in_data:  # never the unfiltered figures instead
+        lines = [
+            f"I have no figures for that: {_md(question.understood)}.",
+            "",
+            "Questions I can answer:",
+        ]
+        lines += [f"- {_md(suggestion)}" for suggestion in question.suggestions]
+        return "\n".join(lines) + "\n"
     understood = (
         f"What I understood: {_md(question.understood)}."
         if question.understood
