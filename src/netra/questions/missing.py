@@ -67,7 +67,8 @@ COMMON: Final = frozenset(
     expected typical normal usual mean max min peak annual yearly quarterly hidden wasted
     unnecessary extra additional huge large small inference completion completions
     prompts responses response answers answer date mtd wtd follow non re both either
-    neither whole full half each every same various several""".split()
+    neither whole full half each every same various several overspend overspending
+    overspent llms whose whom where why how when which who""".split()
 )
 _ORDINAL: Final = re.compile(r"^\d+(st|nd|rd|th)$|^p\d{2}$")
 _CAPITALIZED: Final = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z0-9]*")

@@ -117,7 +117,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\brecommend|\bhow (can|could|do|should) (we|i) (save|reduce|cut|lower|spend less)|"
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
             r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
-            r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)"
+            r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend"
         ),
     ),
     (
@@ -146,7 +146,8 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         "asc",
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
-            r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced)\b"
+            r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
+            r"(less|lower|fewer) than (before|usual|last))\b"
         ),
     ),
     (
@@ -154,7 +155,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
-            r"changed?|changes)\b"
+            r"changed?|changes|(more|higher) than (before|usual|last))\b"
         ),
     ),
 )
@@ -167,9 +168,12 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
         "cache_read_share",
         re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
     ),
-    ("latency_p99", re.compile(r"\bp99\b")),
-    ("latency_p50", re.compile(r"\bp50\b|\bmedian (latency|response)")),
-    ("latency_p95", re.compile(r"\bp95\b|\blatency\b|\bslow|\bresponse times?\b|\bfast")),
+    ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
+    ("latency_p50", re.compile(r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)")),
+    (
+        "latency_p95",
+        re.compile(r"\b(latency )?p95( latency)?\b|\blatency\b|\bslow|\bresponse times?\b|\bfast"),
+    ),
     ("error_rate", re.compile(r"\b(error|failure|fail) rate|\bhow often\b.*\bfail|\bfail rate")),
     (
         "error_spend",
@@ -229,6 +233,7 @@ def _read(
     not hold are answerable (not when reading such a rewrite)."""
     text = " ".join(question.lower().replace("’", "'").split())
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
+    text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     if not text:
         return _unknown(text, vocabulary, "")
     today = today or datetime.now(UTC).date()
@@ -284,7 +289,7 @@ def _read(
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
-    if operation is None and re.search(r"\b(than|or)\b", words) and _two_of_one(matches):
+    if operation is None and re.search(r"\b(than|or)\b", words) and len(matches) == 2:
         operation = "compare"
     filters, versus = _sides(matches, operation)
     if status:
@@ -381,11 +386,6 @@ def _one_side(matches: list[Match], windows: list[tuple[Window, tuple[int, int]]
     return (len(matches) == 1 and not windows) or (len(windows) == 1 and not matches)
 
 
-def _two_of_one(matches: list[Match]) -> bool:
-    dimensions = [m.dimension for m in matches]
-    return any(dimensions.count(d) == 2 for d in dimensions)
-
-
 def _grouping(
     tokens: list[str], matches: list[Match], operation: Operation | None
 ) -> tuple[Grouping | None, int | None, Literal["desc", "asc"]]:
@@ -435,6 +435,11 @@ def _sides(matches: list[Match], operation: Operation | None) -> tuple[Filters, 
                 common = {k: tuple(v) for k, v in values.items() if k != dimension}
                 first = Filters(**common, **{dimension: same[0].values})
                 return first, Filters(**common, **{dimension: same[1].values})
+        if len(matches) == 2:  # "gemini vs openai": two names of two dimensions
+            one, other = matches
+            return Filters(**{one.dimension: one.values}), Filters(
+                **{other.dimension: other.values}
+            )
     return Filters(**{k: tuple(dict.fromkeys(v)) for k, v in values.items()}), None
 
 
@@ -482,7 +487,10 @@ def _follow_up(
     if matches:
         update["filters"] = previous.filters.model_copy(update=changed)
     if windows:
-        update["window"] = windows[0][0]
+        window = windows[0][0]
+        if window.words.endswith("before") and previous.window:  # "and the week before?"
+            window = period_before(previous.window)
+        update["window"] = window
     if group_by:
         update["group_by"] = group_by
     if measure:

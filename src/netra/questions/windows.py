@@ -68,7 +68,7 @@ _PATTERNS: Final = [
         ),
     ),
     ("since", re.compile(rf"\b(?:since|after|from)\s+{_date('s')}")),
-    ("date", re.compile(rf"\b{_date('')}(?![\w-])")),
+    ("date", re.compile(rf"(?<!-)\b{_date('')}(?![\w-])")),  # not in gpt-4o-2024-08-06
     (
         "last_n",
         re.compile(
