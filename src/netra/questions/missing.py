@@ -141,7 +141,8 @@ def missing_name(
             )
         )
         if stands_for_name:
-            return Missing(token, dimension)
+            spends = before == "did" and after in ("spend", "use", "pay")
+            return Missing(token, dimension or ("user" if spends else None))  # "did carol spend"
     return None
 
 
