@@ -123,3 +123,28 @@ async def test_a_conversation_about_the_demo_data(server, http, demo_spend):
         assert "suggestions" not in events[-1]["data"]["response"]
     finally:
         await ws.close()
+
+
+async def test_a_name_the_data_does_not_hold_is_declined_without_figures(server, http):
+    account = await register(http, "missing-name")
+    created = await http.post(
+        "/api/datasets/demo", json={"rows": 20_000, "seed": 0}, headers=account.headers
+    )
+    assert created.status_code == 201, created.text
+    ws = await open_ws(server.ws_url, account.access_token)
+    try:
+        await recv(ws)
+        events = await _ask(ws, "How much did we spend on mistral-large last week?", None)
+        answer = _answer(events)
+        assert answer.startswith("I have no figures for that: 'mistral-large' is not in this data")
+        assert "$" not in answer and not re.search(r"\d[\d,]*\.\d", answer)
+        suggestions = events[-1]["data"]["response"]["suggestions"]
+        assert 2 <= len(suggestions) <= 3 and all(s in answer for s in suggestions)
+        tools = [e["data"]["tool"] for e in events if e["type"] == "tool_completed"]
+        assert "answer_question" not in tools  # nothing was computed for it
+        assert "not in the data: mistral-large" in _thinking(events, "triage")
+
+        events = await _ask(ws, suggestions[0], events[-1]["thread_id"])  # answerable
+        assert _lead_usd(_answer(events)) > 0
+    finally:
+        await ws.close()

@@ -16,7 +16,7 @@ from netra.agents.answers import _md
 from netra.agents.money import amount, count, percent
 from netra.analytics.result import DatasetSummary
 from netra.clock import rfc3339
-from netra.questions.plan import Filters, QuestionPlan, Window
+from netra.questions.plan import MEASURE_WORDS, Filters, QuestionPlan, Window
 from netra.questions.result import AnomalousDay, PlanResult
 from netra.runtime.report import Chart, Period, Report, Table, Totals
 
@@ -95,6 +95,13 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
             f"**{_md(key)}** has the {most} {words}{where}: **{formatted(plan.measure, value)}**"
             + (f" (all together: {total})." if plan.measure == "spend" else ".")
         )
+    if len(result.headline) > 1:  # several measures asked for: each one
+        each = "; ".join(
+            f"{MEASURE_WORDS.get(item.label, item.label)}: **{formatted(item.label, item.value)}**"
+            for item in result.headline
+        )
+        scope = where.strip()
+        return f"{scope[:1].upper()}{scope[1:]}: {each}."
     if plan.measure == "spend":
         return f"You spent **{total}**{where}."
     return f"{_measure_words(plan).capitalize()}{where}: **{total}**."
@@ -123,7 +130,25 @@ def _compare(result: PlanResult, summary: DatasetSummary) -> str:
     if difference is not None:
         word = "more" if difference >= 0 else "less"
         text += f": **{formatted(plan.measure, abs(difference))}** {word}"
-    return text + "."
+    text += "."
+    if result.rows and plan.group_by:
+        key, one, other, change = result.rows[0]
+        if isinstance(change, int | float):
+            falls = plan.order == "asc"
+            most = "fall" if falls else "rise"
+            if falls == (change >= 0):  # the first row went the other way: none did
+                most = f"{'nothing fell' if falls else 'nothing rose'}; the smallest " + (
+                    "rise" if falls else "fall"
+                )
+            else:
+                most = f"the largest {most}"
+            sign = "+" if change >= 0 else "-"
+            text += (
+                f" By {plan.group_by.replace('_', ' ')}, {most}: **{_md(key)}** "
+                f"({sign}{formatted(plan.measure, abs(change))}: "
+                f"{formatted(plan.measure, one)} against {formatted(plan.measure, other)})."
+            )
+    return text
 
 
 def _explain(result: PlanResult, summary: DatasetSummary) -> str:
@@ -223,13 +248,15 @@ def _table(result: PlanResult) -> str:
         return ""
     columns = result.columns
     shown = result.rows[:TABLE_ROWS]
-    measured = (result.plan.measure, "before", "after", "change")  # explain's columns
+    # explain's and compare's columns are in the plan's measure
+    measured = (result.plan.measure, "before", "after", "change", "first", "second", "difference")
     kinds = [
         result.plan.measure if index and column in measured else column
         for index, column in enumerate(columns)
     ]
+    names = _compare_columns(result.plan) if result.plan.operation == "compare" else {}
     lines = [
-        "| " + " | ".join(column.replace("_", " ") for column in columns) + " |",
+        "| " + " | ".join(names.get(c, c.replace("_", " ")) for c in columns) + " |",
         "|" + "|".join("---" if index == 0 else "---:" for index in range(len(columns))) + "|",
     ]
     for row in shown:
@@ -238,6 +265,16 @@ def _table(result: PlanResult) -> str:
     if len(result.rows) > TABLE_ROWS:
         lines.append(f"\n_{len(result.rows) - TABLE_ROWS} more rows in the report._")
     return "\n".join(lines)
+
+
+def _compare_columns(plan: QuestionPlan) -> dict[str, str]:
+    """A compare's side columns named by what differs between the sides."""
+    if plan.versus_window is not None and plan.window is not None:
+        first, second = plan.window.describe(), plan.versus_window.describe()
+    else:
+        first = plan.filters.describe() or "first"
+        second = (plan.versus or plan.filters).describe() or "second"
+    return {"first": _md(first), "second": _md(second), "difference": "change"}
 
 
 def _cell(kind: str, value: object) -> str:

@@ -68,7 +68,7 @@ class Reporting:
             return {"answer_chars": len(state.answer), "report": False}
         if question.operation == "unknown":
             await ctx.think(self.name, "Not a question I can answer: offering ones I can.")
-            state.answer = _declined(question)
+            state.answer = declined(question)
             return {"answer_chars": len(state.answer), "report": False}
         await ctx.think(self.name, "Writing the answer and the report from the computed figures.")
         summary, result = state.summary, state.result
@@ -114,7 +114,15 @@ class Reporting:
         state.answer = phrased.text + ("\n\n" + rest if rest else "\n")
 
 
-def _declined(question: QuestionPlan) -> str:
+def declined(question: QuestionPlan) -> str:
+    if question.not_in_data:  # never the unfiltered figures instead
+        lines = [
+            f"I have no figures for that: {_md(question.understood)}.",
+            "",
+            "Questions I can answer:",
+        ]
+        lines += [f"- {_md(suggestion)}" for suggestion in question.suggestions]
+        return "\n".join(lines) + "\n"
     understood = (
         f"What I understood: {_md(question.understood)}."
         if question.understood

@@ -20,8 +20,8 @@ import duckdb
 from netra.errors import InvalidInput
 from netra.questions.anomalies import anomalies
 from netra.questions.explanation import explain
-from netra.questions.measures import MEASURES, figure
-from netra.questions.plan import QuestionPlan, Window
+from netra.questions.measures import MEASURES, ROW_AMOUNTS, figure
+from netra.questions.plan import Filters, Measure, QuestionPlan, Window
 from netra.questions.recommendations import recommend
 from netra.questions.result import Figure, PlanResult
 from netra.questions.scope import where
@@ -36,49 +36,91 @@ _FORECAST_DAYS: Final = 30
 
 
 def execute(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
-    """The figures of ``plan``; a ``chat`` or ``unknown`` plan has none to run."""
+    """The figures of ``plan``; a ``chat`` or ``unknown`` plan has none to run. Only a
+    ``measure`` answers several measures; any other operation answers the first and says so."""
     run = _OPERATIONS.get(plan.operation)
     if run is None:
         raise InvalidInput(f"plans of operation {plan.operation!r} have no figures to run")
-    return run(con, plan)
+    result = run(con, plan)
+    others = [m.replace("_", " ") for m in plan.measures[1:]]
+    if others and plan.operation != "measure":
+        note = (
+            f"this answers {plan.measure.replace('_', ' ')} only: ask about "
+            f"{' and '.join(others)} on its own for that part"
+        )
+        result = result.model_copy(update={"notes": [*result.notes, note]})
+    return result
 
 
 def _measure(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
-    value = figure(con, plan.measure, plan.filters, plan.window)
-    headline = [Figure(label=plan.measure, value=value)]
-    rows: list[list[object]] = []
-    if plan.group_by:
-        key = _TIME_GROUPS.get(plan.group_by, f'"{plan.group_by}"')
-        condition, params = where(plan.filters, plan.window)
-        measure = MEASURES[plan.measure]
-        if plan.measure == "share":
-            measure = "sum(cost) / sum(sum(cost)) OVER ()"
-        order = (
-            "key"
-            if plan.group_by in _TIME_GROUPS
-            else f"value {plan.order.upper()} NULLS LAST, key"
-        )
-        limit = f"LIMIT {int(plan.top)}" if plan.top else ""
-        found = con.execute(
-            f"SELECT {key} AS key, {measure} AS value FROM usage WHERE {condition} "
-            f"GROUP BY key ORDER BY {order} {limit}",
-            params,
-        ).fetchall()
-        rows = [[key_value, None if value is None else float(value)] for key_value, value in found]
+    measures = plan.measures or (plan.measure,)
+    headline = [
+        Figure(label=measure, value=figure(con, measure, plan.filters, plan.window))
+        for measure in measures
+    ]
+    found = _grouped(con, plan, measures, plan.filters, plan.window) if plan.group_by else {}
+    rows = [[key, *values] for key, values in found.items()]
+    if plan.group_by and plan.group_by not in _TIME_GROUPS:
+        rows.sort(key=lambda row: _ranked(row[1], plan.order))
+    rows = rows[: plan.top] if plan.top else rows
     return PlanResult(
         plan=plan,
         headline=headline,
-        columns=[plan.group_by or "", plan.measure] if rows else [],
+        columns=[plan.group_by or "", *measures] if rows else [],
         rows=rows,
     )
 
 
+def _grouped(
+    con: duckdb.DuckDBPyConnection,
+    plan: QuestionPlan,
+    measures: tuple[Measure, ...],
+    filters: Filters,
+    window: Window | None,
+) -> dict[object, list[float | None]]:
+    """Each group's figures of ``measures`` (time groups in time order)."""
+    assert plan.group_by is not None
+    key = _TIME_GROUPS.get(plan.group_by, f'"{plan.group_by}"')
+    condition, params = where(filters, window)
+    selected = ", ".join(
+        ("sum(cost) / sum(sum(cost)) OVER ()" if m == "share" else MEASURES[m]) + f" AS v{i}"
+        for i, m in enumerate(measures)
+    )
+    found = con.execute(
+        f"SELECT {key} AS key, {selected} FROM usage WHERE {condition} GROUP BY key ORDER BY key",
+        params,
+    ).fetchall()
+    return {row[0]: [None if v is None else float(v) for v in row[1:]] for row in found}
+
+
+def _ranked(value: object, order: str) -> tuple[bool, float]:
+    """A sort key: ``order``, missing values last."""
+    if not isinstance(value, int | float):
+        return (True, 0.0)
+    return (False, -value if order == "desc" else value)
+
+
 def _compare(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
+    """Both sides and the difference; grouped by a dimension, each value's sides and change,
+    the largest rise (``desc``) or fall (``asc``) first."""
     other_filters = plan.versus or plan.filters
     other_window = plan.versus_window or plan.window
     first = figure(con, plan.measure, plan.filters, plan.window)
     second = figure(con, plan.measure, other_filters, other_window)
     difference = None if first is None or second is None else first - second
+    rows: list[list[object]] = []
+    if plan.group_by and plan.group_by not in _TIME_GROUPS:
+        measures = (plan.measure,)
+        after = _grouped(con, plan, measures, plan.filters, plan.window)
+        before = _grouped(con, plan, measures, other_filters, other_window)
+        additive = plan.measure in ROW_AMOUNTS  # a value absent from one side counts 0 there
+        for key in after.keys() | before.keys():
+            empty = [0.0 if additive else None]
+            one, other = after.get(key, empty)[0], before.get(key, empty)[0]
+            change = None if one is None or other is None else one - other
+            rows.append([key, one, other, change])
+        rows.sort(key=lambda row: (_ranked(row[3], plan.order), str(row[0])))
+        rows = rows[: plan.top] if plan.top else rows
     return PlanResult(
         plan=plan,
         headline=[
@@ -86,7 +128,24 @@ def _compare(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
             Figure(label="second", value=second),
             Figure(label="difference", value=difference),
         ],
+        columns=[plan.group_by or "", "first", "second", "difference"] if rows else [],
+        rows=rows,
+        notes=_partly_covered(con, [w for w in (plan.window, plan.versus_window) if w]),
     )
+
+
+def _partly_covered(con: duckdb.DuckDBPyConnection, windows: list[Window]) -> list[str]:
+    """A note for each period the data covers only in part (sums over fewer days)."""
+    bounds = con.execute("SELECT min(day), max(day) FROM usage").fetchone()
+    if bounds is None or bounds[0] is None:
+        return []
+    first, last = bounds
+    notes = []
+    for window in windows:
+        days = (min(window.end, last) - max(window.start, first)).days + 1
+        if 0 < days < window.days:
+            notes.append(f"the data covers {days} of the {window.days} days of {window.describe()}")
+    return notes
 
 
 def _forecast(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:

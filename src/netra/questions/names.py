@@ -67,7 +67,7 @@ class Names:
 
     def fix_typos(self, tokens: list[str], known: frozenset[str]) -> list[str]:
         """``tokens`` with each unknown one replaced by the closest known word or name part."""
-        choices = sorted(known | self.words)
+        choices = _choices(known, self.words)
         fixed = []
         for token in tokens:
             if len(token) < 4 or token in known or token in self.words or token.isdigit():
@@ -98,6 +98,11 @@ class Names:
             else:
                 position += 1
         return found
+
+
+@lru_cache(maxsize=64)
+def _choices(known: frozenset[str], words: frozenset[str]) -> list[str]:
+    return sorted(known | words)
 
 
 @lru_cache(maxsize=64)

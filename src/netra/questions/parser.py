@@ -18,11 +18,20 @@ answerable questions: never a different question.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from typing import Final, Literal
 
 from rapidfuzz import fuzz, process
 
+from netra.questions.missing import (
+    COMMON,
+    Missing,
+    closest_names,
+    missing_name,
+    missing_period,
+    period_words,
+)
 from netra.questions.names import Match, names_of, parts
 from netra.questions.plan import (
     Filters,
@@ -35,7 +44,7 @@ from netra.questions.plan import (
     Window,
 )
 from netra.questions.vocabulary import Vocabulary
-from netra.questions.windows import find_windows
+from netra.questions.windows import find_windows, over_periods, period_before, recent_days
 
 _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "model": "model", "models": "model", "llm": "model", "llms": "model",
@@ -72,25 +81,23 @@ _WORDS: Final = frozenset(
     yesterday today hello thanks thank help use used using make made where there when good
     morning afternoon evening slowest fastest slower faster""".split()
 )
+_KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
     r"^(hi|hello|hey|yo|good (morning|afternoon|evening)|thanks?( you)?|thx|cheers|ok(ay)?|"
     r"who are you|what are you|what can you do|how do(es)? (this|netra|it) work|help|"
+    r"what (are you able to|can you) help|how can you help|"
     r"what is netra|how are you)\b"
 )
 _OUT_OF_SCOPE: Final = re.compile(
     r"\b(revenue|profit|salary|salaries|weather|stock|customers?|churn|headcount|employees|"
     r"gpus?|invoice number|password|delete|ceo|lunch|marketing budget|carbon|energy)\b"
 )
-_UNRESOLVED: Final = re.compile(
-    r"\b(?:user|model|feature|project|provider|key)\s+(?P<a>[a-z][\w.-]*)|"
-    r"\bdid\s+(?P<b>[a-z][\w.-]*)\s+(?:spend|cost|use)\b"
-)
 _FOLLOW_UP: Final = re.compile(
     r"^(and|what about|how about|same for|now|ok and|also|then|only|just|break (that|it|this)"
     r" down|split (that|it)|why\b|and why|how come)"
 )
 _TARGET: Final = re.compile(
-    r"\b(?:to|with|onto|into|on|use|used|using)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
+    r"\b(?:to|with|onto|into|on|as|use|used|using)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
 )
 _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     (
@@ -99,6 +106,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\bwhat if\b|\bwould (we|it|that)\b.*\b(save|cost)|\bif we\b.*\b(move|moved|switch|"
             r"switched|use|used|cache|cached|batch|batched|route|routed)|\b(switch|switching|move|"
             r"moving|migrate|migrating|replace|replacing|route|routing)\b.*\b(to|with|onto)\b|"
+            r"\bif\b.*\b(ran|run|runs)\s+on\b|\bwould\b.*\bbe\s+(as|on)(\s|$)|"
             r"\bbatch api\b|\bcach(e|ing) (the |our |those |these |repeated |duplicate )?"
             r"(requests|responses|prompts|calls|it|them)\b|\bcaching\b.*\bsave"
         ),
@@ -108,7 +116,8 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         re.compile(
             r"\brecommend|\bhow (can|could|do|should) (we|i) (save|reduce|cut|lower|spend less)|"
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
-            r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b"
+            r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
+            r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend"
         ),
     ),
     (
@@ -122,7 +131,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         "explain",
         re.compile(
             r"\bwhy\b|\bwhat caused\b|\bexplain\b|\bwhat drove\b|\breason\b|\bwhat happened\b|"
-            r"\bhow come\b"
+            r"\bhow come\b|\bwhat'?s? behind\b"
         ),
     ),
     (
@@ -131,11 +140,40 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     ),
     ("compare", re.compile(r"\bcompar|\bvs\b|\bversus\b|\bdifference between\b|\bagainst\b")),
 )
+_ADVICE: Final = re.compile(r"^(should|shall) (we|i)\b|\bshould (we|i) (be )?us")
+_CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
+    (
+        "asc",
+        re.compile(
+            r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
+            r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
+            r"(less|lower|fewer) than (before|usual|last))\b"
+        ),
+    ),
+    (
+        "desc",
+        re.compile(
+            r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
+            r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
+            r"changed?|changes|(more|higher) than (before|usual|last))\b"
+        ),
+    ),
+)
+_SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
+_AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
+_PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with)\b")
+_RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
-    ("cache_read_share", re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate")),
-    ("latency_p99", re.compile(r"\bp99\b")),
-    ("latency_p50", re.compile(r"\bp50\b|\bmedian (latency|response)")),
-    ("latency_p95", re.compile(r"\bp95\b|\blatency\b|\bslow|\bresponse times?\b|\bfast")),
+    (
+        "cache_read_share",
+        re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
+    ),
+    ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
+    ("latency_p50", re.compile(r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)")),
+    (
+        "latency_p95",
+        re.compile(r"\b(latency )?p95( latency)?\b|\blatency\b|\bslow|\bresponse times?\b|\bfast"),
+    ),
     ("error_rate", re.compile(r"\b(error|failure|fail) rate|\bhow often\b.*\bfail|\bfail rate")),
     (
         "error_spend",
@@ -146,7 +184,12 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     ),
     ("cost_per_request", re.compile(r"\bper (request|call)\b|\baverage cost|\bavg cost|\bunit")),
     ("share", re.compile(r"\bshare\b|\bpercent|\bfraction\b|\bproportion\b|%")),
-    ("input_tokens", re.compile(r"\b(input|prompt) tokens?\b")),
+    (
+        "input_tokens",
+        re.compile(
+            r"\b(input|prompt)(?= (and|&) (output|completion) tokens?)|\b(input|prompt) tokens?\b"
+        ),
+    ),
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
     ("total_tokens", re.compile(r"\btokens?\b")),
     ("requests", re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b|\bvolume\b|\btraffic\b")),
@@ -175,36 +218,59 @@ def parse(
     today: date | None = None,
 ) -> QuestionPlan:
     """The plan of ``question`` against ``vocabulary`` (module docstring)."""
+    return _read(question, vocabulary, previous, today, suggest=True)
+
+
+def _read(
+    question: str,
+    vocabulary: Vocabulary,
+    previous: QuestionPlan | None,
+    today: date | None,
+    *,
+    suggest: bool,
+) -> QuestionPlan:
+    """``parse``; ``suggest``: check that rewrites of a question naming what the data does
+    not hold are answerable (not when reading such a rewrite)."""
     text = " ".join(question.lower().replace("’", "'").split())
-    text = text.strip(" ?!.")
+    text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
+    text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     if not text:
         return _unknown(text, vocabulary, "")
     today = today or datetime.now(UTC).date()
     last_day = vocabulary.last_at.date() if vocabulary.last_at else today
     reference, anchored = (last_day, True) if last_day < today else (today, False)
     windows = find_windows(text, reference, anchored)
+    over = over_periods(text, reference, anchored)
     rest = text
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(text)), None)
     target = _target(text, operation)
-    spans = [span for _, span in windows]
+    spans = [span for _, span in windows] + ([over[2]] if over else [])
     if target and (found := re.search(rf"\b{re.escape(target)}\b", text)):
         spans.append(found.span())
     for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
     names = names_of(vocabulary)
-    tokens = names.fix_typos(parts(rest), _WORDS)
+    tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    if _GREETINGS.match(words) and not matches and not windows and len(tokens) <= 6:
+    if _GREETINGS.match(words) and not matches and not windows and len(tokens) <= 8:
         return QuestionPlan(operation="chat")
     if _OUT_OF_SCOPE.search(words):
         return _unknown(words, vocabulary, "a question about something usage data does not hold")
-    if unresolved := _unresolved(words, tokens, matches):
-        return _unknown(words, vocabulary, f"{unresolved!r} is not a name in this data")
+    shapes = bool(vocabulary.values)  # without names (admission) every name would be missing
+    if missing := missing_name(question, rest, tokens, matches, _WORDS, shapes=shapes):
+        return _not_in_data(question, missing, vocabulary, today, suggest)
+    if empty := missing_period([window for window, _ in windows], vocabulary):
+        return _no_data_in(question, empty, vocabulary, today, suggest)
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(words)), None)
-    measure = next((m for m, pattern in _MEASURES if pattern.search(words)), None)
+    if _ADVICE.search(words) and operation in (None, "what_if"):
+        operation = "recommend"
+    change = next((order for order, pattern in _CHANGES if pattern.search(words)), None)
+    if change and operation is None and not _GREETINGS.match(words):
+        operation = "compare"
+    measures = _measures(_SPEED.sub(" ", words) if change else words)
+    measure = measures[0] if measures else None
     group_by, top, order = _grouping(tokens, matches, operation)
-    filters_matches = matches
     if previous is not None and previous.operation not in ("chat", "unknown"):
         # "why?" asks about the previous answer; "why did costs jump on June 25?" names its
         # own day or names and stands alone.
@@ -214,33 +280,36 @@ def parse(
         # says something the plan can take: a name, a window, a grouping ("and in June?").
         says = bool(matches or windows or group_by)
         short = operation is None and measure is None and len(tokens) <= 6 and says
-        if not stands_alone and (_FOLLOW_UP.match(words) or short):
-            return _follow_up(
-                previous, words, operation, measure, filters_matches, windows, group_by
-            )
+        one_side = operation == "compare" and not change and _one_side(matches, windows)
+        if not stands_alone and (_FOLLOW_UP.match(words) or short or one_side):
+            return _follow_up(previous, words, operation, measure, matches, windows, group_by)
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
     failed = words.startswith(("how many errors", "how many failed")) or "failed requests" in words
-    if failed and measure in (None, "requests"):
-        measure, filters_matches = "requests", filters_matches
-        status: tuple[str, ...] = ("error",)
-    else:
-        status = ()
-    filters, versus = _sides(filters_matches, operation)
+    status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
+    if status:
+        measure = "requests"
+    if operation is None and re.search(r"\b(than|or)\b", words) and len(matches) == 2:
+        operation = "compare"
+    filters, versus = _sides(matches, operation)
     if status:
         filters = filters.model_copy(update={"status": status})
     window = windows[0][0] if windows else None
     versus_window = windows[1][0] if operation == "compare" and len(windows) > 1 else None
     operation = operation or "measure"
+    if operation == "compare" and change:
+        order = change
+        if versus is None and versus_window is None:
+            window, versus_window = _periods(text, windows, over, reference, anchored)
+        group_by = _changed_by(tokens, matches, group_by)
     if operation == "compare" and versus is None and versus_window is None:
         operation = "measure"
         if group_by is None and len(matches) == 1 and len(matches[0].values) > 1:
             group_by = matches[0].dimension
-    if operation == "explain" and measure not in ("spend", "requests", None):
-        measure = "spend"
     return QuestionPlan(
         operation=operation,
         measure=measure or "spend",
+        measures=tuple(measures) if len(measures) > 1 else (),
         filters=filters,
         window=window,
         group_by=None if operation in ("forecast", "what_if", "recommend") else group_by,
@@ -253,14 +322,68 @@ def parse(
     )
 
 
-def _unresolved(words: str, tokens: list[str], matches: list[Match]) -> str | None:
-    """A word that stands where a name should, which the data does not hold."""
-    named = {tokens[i] for m in matches for i in range(m.start, m.end)}
-    for found in _UNRESOLVED.finditer(words):
-        word = found["a"] or found["b"]
-        if word and word not in _WORDS and word not in named and not word.isdigit():
-            return word
-    return None
+def _measures(words: str) -> list[Measure]:
+    """The measure asked for; several when the question joins them (``spend and error
+    rate``), in the order asked. Each pattern takes its words from the next ones."""
+    found: list[tuple[int, int, Measure]] = []
+    left = words
+    for measure, pattern in _MEASURES:
+        if hit := pattern.search(left):
+            found.append((hit.start(), hit.end(), measure))
+            left = left[: hit.start()] + " " * (hit.end() - hit.start()) + left[hit.end() :]
+    if not found:
+        return []
+    first = found[0][2]  # the most specific measure named, when they are not joined
+    found.sort()
+    joined = all(_PARTS.search(words[end:start]) for (_, end, _), (start, _, _) in pairwise(found))
+    return [measure for _, _, measure in found] if joined and len(found) > 1 else [first]
+
+
+def _periods(
+    text: str,
+    windows: list[tuple[Window, tuple[int, int]]],
+    over: tuple[Window, Window, tuple[int, int]] | None,
+    reference: date,
+    anchored: bool,
+) -> tuple[Window, Window]:
+    """The two periods of a question about growth or decline: ``week over week``; a window
+    it is measured against (``since last month``: this month vs. last month); a window and
+    the period before it; else the last 7 days and the 7 before."""
+    if over:
+        return over[0], over[1]
+    if windows:
+        window, (start, _) = windows[0]
+        if _AGAINST.search(text[:start]) and window.end < reference:
+            latest = Window(
+                start=window.end + timedelta(days=1),
+                end=reference,
+                words=window.words.replace("last", "this"),
+                anchored_to_data=window.anchored_to_data,
+            )
+            return latest, window
+        return window, period_before(window)
+    recent = recent_days(_RECENT_DAYS, reference, anchored)
+    return recent, period_before(recent)
+
+
+def _changed_by(
+    tokens: list[str], matches: list[Match], group_by: Grouping | None
+) -> Grouping | None:
+    """What a change is broken down by: a dimension the question names (``model spend
+    change``), else the models when it asks ``what`` changed; never days or weeks."""
+    if group_by not in (None, "day", "week", "month"):
+        return group_by
+    named = {i for m in matches for i in range(m.start, m.end)}
+    for position, token in enumerate(tokens):
+        found = _GROUP_WORDS.get(token)
+        if position not in named and found not in (None, "day", "week", "month"):
+            return found
+    return "model" if not matches and tokens[:1] in (["what"], ["which"]) else None
+
+
+def _one_side(matches: list[Match], windows: list[tuple[Window, tuple[int, int]]]) -> bool:
+    """A compare naming one side only (``compare with u4``): the other is the thread's."""
+    return (len(matches) == 1 and not windows) or (len(windows) == 1 and not matches)
 
 
 def _grouping(
@@ -312,6 +435,11 @@ def _sides(matches: list[Match], operation: Operation | None) -> tuple[Filters, 
                 common = {k: tuple(v) for k, v in values.items() if k != dimension}
                 first = Filters(**common, **{dimension: same[0].values})
                 return first, Filters(**common, **{dimension: same[1].values})
+        if len(matches) == 2:  # "gemini vs openai": two names of two dimensions
+            one, other = matches
+            return Filters(**{one.dimension: one.values}), Filters(
+                **{other.dimension: other.values}
+            )
     return Filters(**{k: tuple(dict.fromkeys(v)) for k, v in values.items()}), None
 
 
@@ -349,11 +477,20 @@ def _follow_up(
     group_by: Grouping | None,
 ) -> QuestionPlan:
     update: dict[str, object] = {}
+    changed: dict[str, object] = {m.dimension: m.values for m in matches}
+    if operation == "compare":  # the thread's scope against the one side named
+        if matches:
+            update["versus"] = previous.filters.model_copy(update=changed)
+        else:
+            update["versus_window"] = windows[0][0]
+        return previous.model_copy(update=update | {"operation": "compare", "group_by": None})
     if matches:
-        changed: dict[str, object] = {m.dimension: m.values for m in matches}
         update["filters"] = previous.filters.model_copy(update=changed)
     if windows:
-        update["window"] = windows[0][0]
+        window = windows[0][0]
+        if window.words.endswith("before") and previous.window:  # "and the week before?"
+            window = period_before(previous.window)
+        update["window"] = window
     if group_by:
         update["group_by"] = group_by
     if measure:
@@ -365,15 +502,78 @@ def _follow_up(
     return previous.model_copy(update=update)
 
 
-def _unknown(words: str, vocabulary: Vocabulary, understood: str) -> QuestionPlan:
+def _unknown(
+    words: str,
+    vocabulary: Vocabulary,
+    understood: str,
+    *,
+    first: tuple[str, ...] = (),
+    not_in_data: str = "",
+) -> QuestionPlan:
+    """An ``unknown`` plan: ``first`` (answerable rewrites of the question), then the
+    generic questions closest to ``words``, 3 in all."""
     providers = (*vocabulary.of("provider"), "openai", "anthropic")
     filled = [
         s.format(provider_a=providers[0].capitalize(), provider_b=providers[1].capitalize())
         for s in _SUGGESTIONS
     ]
     closest = process.extract(words, filled, scorer=fuzz.token_set_ratio, limit=3)
+    suggestions = [*first, *(choice for choice, _, _ in closest)]
     return QuestionPlan(
         operation="unknown",
         understood=understood,
-        suggestions=tuple(choice for choice, _, _ in closest),
+        suggestions=tuple(dict.fromkeys(suggestions))[:3],
+        not_in_data=not_in_data,
+    )
+
+
+def _not_in_data(
+    question: str, missing: Missing, vocabulary: Vocabulary, today: date, suggest: bool
+) -> QuestionPlan:
+    """``mistral-large`` is not in the data: the closest names it holds, and the question
+    asked of them when that is answerable."""
+    closest = closest_names(missing, vocabulary)
+    kind = f"{missing.dimension.replace('_', ' ')}s" if missing.dimension else "names"
+    rewrites = [_replaced(question, missing.text, name) for name in closest[:2]]
+    return _unknown(
+        question.lower(),
+        vocabulary,
+        f"{missing.text!r} is not in this data (the closest {kind} it holds: "
+        + ", ".join(closest)
+        + ")",
+        first=_answerable(rewrites, vocabulary, today) if suggest else (),
+        not_in_data=missing.text,
+    )
+
+
+def _no_data_in(
+    question: str, empty: Window, vocabulary: Vocabulary, today: date, suggest: bool
+) -> QuestionPlan:
+    """A period outside the data: the period the data covers, and the question asked of the
+    data's last month and last week when that is answerable."""
+    assert vocabulary.first_at is not None and vocabulary.last_at is not None
+    latest = f"in {vocabulary.last_at:%B %Y}"
+    rewrites = [_replaced(question, empty.words, words) for words in (latest, "last week")]
+    return _unknown(
+        question.lower(),
+        vocabulary,
+        f"there is no data {empty.words} (the data covers "
+        + period_words(vocabulary.first_at, vocabulary.last_at)
+        + ")",
+        first=_answerable(rewrites, vocabulary, today) if suggest else (),
+        not_in_data=empty.words,
+    )
+
+
+def _replaced(question: str, old: str, new: str) -> str:
+    """``question`` with ``old`` (and a preposition just before it) replaced by ``new``."""
+    before = r"(\b(in|during|for|of|over)\s+)?"
+    return re.sub(before + re.escape(old), new, question, count=1, flags=re.IGNORECASE)
+
+
+def _answerable(questions: list[str], vocabulary: Vocabulary, today: date) -> tuple[str, ...]:
+    return tuple(
+        q
+        for q in questions
+        if _read(q, vocabulary, None, today, suggest=False).operation not in ("unknown", "chat")
     )

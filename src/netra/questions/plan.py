@@ -50,7 +50,7 @@ RecommendationKind = Literal[
 
 DIMENSIONS: Final[tuple[Dimension, ...]] = get_args(Dimension)
 
-_MEASURE_WORDS: Final[dict[str, str]] = {
+MEASURE_WORDS: Final[dict[str, str]] = {
     "spend": "spend",
     "requests": "requests",
     "input_tokens": "input tokens",
@@ -132,11 +132,15 @@ class WhatIf(_Frozen):
 
 class QuestionPlan(_Frozen):
     """One question, understood. ``versus``/``versus_window``: the other side of a
-    ``compare`` (a second filter set, or a second period). ``understood`` and
-    ``suggestions``: for ``unknown``, what was understood and 2-3 answerable questions."""
+    ``compare`` (a second filter set, or a second period). ``measures``: every measure a
+    question asks for when it asks for more than one (``measure`` is the first).
+    ``understood`` and ``suggestions``: for ``unknown``, what was understood and 2-3
+    answerable questions; ``not_in_data``: the name or period asked about that the data
+    does not hold."""
 
     operation: Operation
     measure: Measure = "spend"
+    measures: tuple[Measure, ...] = ()
     filters: Filters = Filters()
     window: Window | None = None
     group_by: Grouping | None = None
@@ -148,6 +152,7 @@ class QuestionPlan(_Frozen):
     kinds: tuple[RecommendationKind, ...] = ()
     understood: str = ""
     suggestions: tuple[str, ...] = ()
+    not_in_data: str = ""
 
     def describe(self) -> str:
         """The plan in words, as triage shows how the question was read."""
@@ -155,14 +160,20 @@ class QuestionPlan(_Frozen):
             return "a conversation, not a data question"
         if self.operation == "unknown":
             known = f" (understood: {self.understood})" if self.understood else ""
+            if self.not_in_data:
+                return f"not in the data: {self.not_in_data}"
             return "not understood" + known
         scope = self._scope(self.filters, self.window)
         if self.operation == "compare":
             other = self._scope(self.versus or self.filters, self.versus_window or self.window)
-            return f"compare {_MEASURE_WORDS[self.measure]}: {scope} vs. {other}"
+            words = f"compare {MEASURE_WORDS[self.measure]}: {scope} vs. {other}"
+            if self.group_by:
+                first = "largest fall" if self.order == "asc" else "largest rise"
+                words += f", by {self.group_by.replace('_', ' ')}, {first} first"
+            return words + (f", top {self.top}" if self.top else "")
         head = {
-            "measure": _MEASURE_WORDS[self.measure],
-            "explain": f"why {_MEASURE_WORDS[self.measure]} changed",
+            "measure": " and ".join(MEASURE_WORDS[m] for m in self.measures or (self.measure,)),
+            "explain": f"why {MEASURE_WORDS[self.measure]} changed",
             "anomalies": "anomalous days of spend",
             "forecast": "spend forecast for the month ahead",
             "recommend": "how to save" + (f" ({', '.join(self.kinds)})" if self.kinds else ""),

@@ -9,8 +9,12 @@ in order, with the span of text it came from. Relative words count back from
   ``the week/month before`` (the one before the previous window found);
 - dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
   such day not after the reference day); a month (``in May``: the latest such month not
-  after the reference day); ``since <date>``; ranges ``from <date> to <date>``,
-  ``between <date> and <date>``, ``June 1-15``.
+  after the reference day; ``March 2025`` with its year); a year (``in 2024``);
+  ``since <date>``; ranges ``from <date> to <date>``, ``between <date> and <date>``,
+  ``June 1-15``.
+
+``over_periods`` reads ``week over week`` / ``month over month``; ``period_before`` is the
+period a change is measured against; ``recent_days`` the last N days.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ _PATTERNS: Final = [
         ),
     ),
     ("since", re.compile(rf"\b(?:since|after|from)\s+{_date('s')}")),
-    ("date", re.compile(rf"\b{_date('')}(?![\w-])")),
+    ("date", re.compile(rf"(?<!-)\b{_date('')}(?![\w-])")),  # not in gpt-4o-2024-08-06
     (
         "last_n",
         re.compile(
@@ -79,12 +83,17 @@ _PATTERNS: Final = [
     (
         "month",
         re.compile(
-            r"\b(?:(?:in|during|for|of|over|through|throughout)\s+(?P<mm>may)|"
-            r"(?P<mo>january|february|march|april|june|july|august|september|october|"
-            r"november|december))\b(?!\s+[0-3]?\d)"
+            r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than)"
+            r"\s+(?P<mm>may)|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
+            r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
+            r"november|december))(?:\s+(?P<my>(?:19|20)\d\d))?\b(?!\s+[0-3]?\d)"
         ),
     ),
+    ("year", re.compile(r"\b(?:in|during|for|of|over|throughout)\s+(?P<yr>(?:19|20)\d\d)\b(?!-)")),
 ]
+_OVER: Final = re.compile(
+    r"\b(?P<unit>week|month)[- ]over[- ](?:week|month)\b|\b(?P<short>wow|mom|w/w|m/m)\b"
+)
 
 
 def find_windows(
@@ -156,12 +165,55 @@ def _window(
             length = timedelta(days=before.days)
             return (before.start - length, before.start - timedelta(days=1))
         return _named(f"last {unit}", reference)
-    month_name = groups.get("mm") or groups.get("mo")
+    if kind == "year":
+        year = int(groups["yr"])
+        return date(year, 1, 1), date(year, 12, 31)
+    month_name = groups.get("mm") or groups.get("ms") or groups.get("mo")
     if month_name is None:
         return None
     month = _MONTHS[month_name]
-    year = reference.year if month <= reference.month else reference.year - 1
+    if groups.get("my"):
+        year = int(groups["my"])
+    else:
+        year = reference.year if month <= reference.month else reference.year - 1
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def over_periods(
+    text: str, reference: date, anchored: bool
+) -> tuple[Window, Window, tuple[int, int]] | None:
+    """``week over week``: last week and the week before; ``month over month``: this month
+    and last month (``wow``, ``mom`` too); with the span of the words."""
+    found = _OVER.search(text)
+    if found is None:
+        return None
+    unit = found["unit"] or ("week" if found["short"][0] == "w" else "month")
+    latest = _named("last week" if unit == "week" else "this month", reference)
+    words = "last week" if unit == "week" else "this month"
+    window = Window(start=latest[0], end=latest[1], words=words, anchored_to_data=anchored)
+    return window, period_before(window), found.span()
+
+
+def period_before(window: Window) -> Window:
+    """The period just before ``window``: the previous calendar month of a calendar month,
+    else as many days just before it."""
+    start, end = window.start, window.end
+    if start.day == 1 and (start.year, start.month) == (end.year, end.month):
+        before_end = start - timedelta(days=1)
+        return Window(start=before_end.replace(day=1), end=before_end, words="the month before")
+    length = timedelta(days=window.days)
+    words = "the week before" if window.days == 7 else f"the {window.days} days before"
+    return Window(start=start - length, end=start - timedelta(days=1), words=words)
+
+
+def recent_days(days: int, reference: date, anchored: bool) -> Window:
+    """The last ``days`` days up to ``reference``."""
+    return Window(
+        start=reference - timedelta(days=days - 1),
+        end=reference,
+        words=f"last {days} days",
+        anchored_to_data=anchored,
+    )
 
 
 def _named(words: str, reference: date) -> tuple[date, date]:
