@@ -1,5 +1,5 @@
 """Time the netra_runs_by_state query at a million runs on PostgreSQL, with and without
-the partial index of migration 0002 (docs/benchmarks.md, "Runs by state").
+the partial index of migration 0002 (docs/deployment.md, "Sizing").
 
 ``python bench/runs_by_state.py [RUNS] [ACTIVE]`` creates a scratch database on the local
 PostgreSQL, migrates it to 0001, stores RUNS runs of which ACTIVE are queued or running,
