@@ -129,9 +129,8 @@ class Metrics:
         self.queue_depth.set(depth)
         try:
             read = self._runner.db.read(run_rows.active_by_status)
-            counts = {
-                k: float(v) for k, v in (await asyncio.wait_for(read, SAMPLE_TIMEOUT_S)).items()
-            }
+            found = await asyncio.wait_for(read, SAMPLE_TIMEOUT_S)
+            counts = {state: float(count) for state, count in found.items()}
         except Exception as exc:
             log.warning("metrics.runs_by_state_failed", error=type(exc).__name__)
             counts = dict.fromkeys(ACTIVE_STATUSES, math.nan)

@@ -1,12 +1,14 @@
 """/metrics of a real server and a real ``netra worker``: the operational values move.
 
 Queue depth and runs by state follow a run through queued, running and its end; a run
-resumed after its executor was killed counts as a takeover; the bus probe reports a lag.
+resumed after its executor was killed counts as a takeover; the bus probe reports a lag,
+and +Inf (with the queue depth NaN) once Redis is gone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import signal
 import subprocess
@@ -189,3 +191,19 @@ async def _until_ended(http: httpx.AsyncClient, headers: dict[str, str], run_id:
     ):
         assert time.monotonic() < deadline, "the resumed run did not end"
         await asyncio.sleep(0.2)
+
+
+async def test_a_lost_redis_shows_as_an_unanswered_queue_and_a_lost_probe(
+    private_redis: tuple[subprocess.Popen[bytes], str],
+    fresh_server: ServerProcess,
+) -> None:
+    redis, redis_url = private_redis
+    fresh_server.extra_env.update(NETRA_REDIS_URL=redis_url)
+    await asyncio.to_thread(fresh_server.start)
+    url = fresh_server.url
+    await until(url, lambda s: 0 < s["netra_bus_lag_seconds", ""] < 1)
+    redis.kill()
+    redis.wait()
+    lost = await until(url, lambda s: s["netra_bus_lag_seconds", ""] == math.inf, timeout=20)
+    assert math.isnan(lost["netra_queue_depth", ""])
+    assert active(lost) == (0, 0), "the database still answers"
