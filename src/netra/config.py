@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(10, ge=1)  # runs one `netra worker` executes at once
     run_lease_s: int = Field(10, ge=2)  # a silent executor's run is taken over after this
     max_run_attempts: int = Field(3, ge=1)  # executions of a run before it fails for good
+    # `netra worker` serves /metrics and /health/* on NETRA_HOST at this port; unset: none.
+    worker_metrics_port: int | None = Field(None, ge=0, le=65535)
 
     # HTTP hardening (docs/security.md)
     max_body_bytes: int = Field(64 * 1024, ge=1024)  # every body but uploads

@@ -5,6 +5,7 @@ Nothing here is a module global: ``open_resources`` builds them for one app inst
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -60,6 +61,7 @@ async def open_resources(
     agents = build_agents(db, llm, lambda usage: resources.metrics.record_llm(usage))
     runner = Runner(settings, db, bus, agents, plan_question, datasets, executes=executes)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
+    probe = asyncio.create_task(resources.metrics.probe_bus(bus), name="bus-probe")
     try:
         await runner.queue.start()
         try:
@@ -71,5 +73,7 @@ async def open_resources(
         finally:
             await runner.queue.stop(settings.shutdown_grace_s)
     finally:
+        probe.cancel()
+        await asyncio.gather(probe, return_exceptions=True)
         await bus.stop()
         await db.dispose()

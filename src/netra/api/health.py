@@ -57,4 +57,5 @@ async def metrics(request: Request, resources: Res) -> Response:
         offered = bearer_token(request.headers.get("authorization"))
         if not hmac.compare_digest(offered.encode(), token.get_secret_value().encode()):
             raise Unauthorized("the metrics token is not valid")
+    await resources.metrics.sample()
     return Response(resources.metrics.render(), media_type=CONTENT_TYPE_LATEST)

@@ -48,6 +48,10 @@ BATCH_MAX = 128
 BATCH_MAX_WITH_URGENT = 32  # background units that may share a batch with urgent ones
 _Runner = Callable[[Connection, "list[_Pending]"], None]
 SQLITE_READERS = 3
+# PostgreSQL connections of one process (server or worker) at most: size max_connections
+# for every process (docs/deployment.md, "Sizing").
+PG_POOL_SIZE = 10
+PG_MAX_OVERFLOW = 20
 CHECKPOINT_INTERVAL_S = 1.0
 
 
@@ -106,7 +110,7 @@ class Database:
             self._read_threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="db-read")
         else:
             self._async = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, pool_pre_ping=True
             )
 
     # --- reads -------------------------------------------------------------------------
@@ -212,6 +216,11 @@ class Database:
 
     async def ping(self) -> None:
         await self.read(lambda conn: conn.execute(text("SELECT 1")).scalar())
+
+    def connections(self) -> dict[str, int]:
+        """This process's pooled connections: lent out ("in_use") and waiting ("idle")."""
+        pool: Any = (self._sync if self.is_sqlite else self._async).pool
+        return {"in_use": pool.checkedout(), "idle": pool.checkedin()}
 
     async def dispose(self) -> None:
         if self._writer is not None:

@@ -59,6 +59,7 @@ _earlier_turns = (
     .limit(bindparam("turns"))
 )
 _active_ids = select(Run.id).where(RUN_IS_ACTIVE)
+_active_by_status = select(Run.status, func.count()).where(RUN_IS_ACTIVE).group_by(Run.status)
 _started = {
     "status": "running",
     "started_at": func.coalesce(Run.started_at, bindparam("now", type_=Run.started_at.type)),
@@ -112,6 +113,13 @@ def earlier_turns(conn: Connection, thread_id: str, run_id: str, turns: int) -> 
 
 def active_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(_active_ids))
+
+
+def active_by_status(conn: Connection) -> dict[str, int]:
+    """How many runs are in each active state (both states present, 0 when none)."""
+    counts = dict.fromkeys(ACTIVE_STATUSES, 0)
+    counts.update({status: count for status, count in conn.execute(_active_by_status).all()})
+    return counts
 
 
 def report(conn: Connection, user_id: str, run_id: str) -> Any:

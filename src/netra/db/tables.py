@@ -138,6 +138,13 @@ class Run(Base):
             sqlite_where=RUN_IS_ACTIVE,
             postgresql_where=RUN_IS_ACTIVE,
         ),
+        # Counts of active runs by state (netra_runs_by_state) read this index alone.
+        Index(
+            "ix_runs_active_status",
+            "status",
+            sqlite_where=RUN_IS_ACTIVE,
+            postgresql_where=RUN_IS_ACTIVE,
+        ),
     )
 
 

@@ -44,6 +44,7 @@ class RunHandle:
 
 class RunQueue(Protocol):
     kind: str  # "memory" or "redis", as /health/ready reports it
+    takeovers: int  # runs this process resumed after another executor (or process) lost them
     # True when a run executes the moment it is admitted (admission stores it as running).
     starts_at_admission: bool
 
@@ -75,6 +76,7 @@ class MemoryQueue:
     def __init__(self, execute: Execute) -> None:
         self._execute = execute
         self._handles: dict[str, RunHandle] = {}
+        self.takeovers = 0  # runs a previous process left active, resumed here
 
     async def start(self) -> None:
         return None
@@ -95,6 +97,7 @@ class MemoryQueue:
         if run_id in self._handles:
             return  # already executing here: a run is executed once at a time
         handle = RunHandle(run_id, resume=resume, run=run)
+        self.takeovers += resume
         handle.task = asyncio.create_task(self._run(handle), name=f"run-{run_id}")
         self._handles[run_id] = handle
 
