@@ -8,9 +8,7 @@ PostgreSQL or Redis fails the run; elsewhere those tests are skipped with a loud
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from tests.support import (
     free_port,
     service_available,
     skip_or_fail,
+    start_redis,
 )
 
 
@@ -102,19 +101,9 @@ def fresh_server(tmp_path: Path, db_kind: str) -> Iterator[ServerProcess]:
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A redis-server of this test's own on a free port, so the test can stop it."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
     port = free_port()
-    server = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", tmp_path],
-        stdout=subprocess.DEVNULL,
-    )
+    server = start_redis(port, tmp_path)
     try:
-        deadline = time.monotonic() + 10
-        while not service_available("127.0.0.1", port):
-            assert server.poll() is None and time.monotonic() < deadline, "redis did not start"
-            time.sleep(0.05)
         yield server, f"redis://127.0.0.1:{port}/0"
     finally:
         server.kill()

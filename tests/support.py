@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -40,6 +41,24 @@ def service_available(host: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def start_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    """A private redis-server on ``port`` (the tests that kill Redis kill this one)."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        skip_or_fail("redis-server is not installed (apt-get install redis-server)")
+    server = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir", data_dir],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while not service_available("127.0.0.1", port):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.05)
+    return server
 
 
 def create_pg_database(name: str) -> None:
