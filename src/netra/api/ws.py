@@ -32,6 +32,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from netra.auth.sessions import Principal, authenticate
+from netra.clock import utc_now
 from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.db import sessions
@@ -164,6 +165,7 @@ class Connection:
         self.resources = resources
         self.id = f"conn-{new_id()}"
         self.following: dict[str, int] = {}  # run_id -> last seq sent
+        self._opened_at = utc_now()
         self._ended: deque[str] = deque()
         self._runs_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -342,9 +344,7 @@ class Connection:
                 await self.close(CLOSE_UNAUTHORIZED, "session logged out")
             return
         if delivery.type == GAP:
-            async with self._runs_lock:
-                for followed in [r for r in self.following if r not in self._ended]:
-                    await self._send_from_log(followed)
+            await self._catch_up()
             return
         run_id, seq = delivery.run_id, delivery.seq
         if run_id is None or seq is None:
@@ -362,6 +362,19 @@ class Connection:
                 return
             await self.send(delivery.body)
             self._sent(run_id, seq, delivery.type)
+
+    async def _catch_up(self) -> None:
+        """After a bus gap: the runs followed, and those started since this connection
+        opened (their ``run_started`` may be what was missed), from the event log."""
+        user_id = self.principal.user_id
+        started = await self.resources.db.read(
+            lambda conn: run_rows.ids_since(conn, user_id, self._opened_at)
+        )
+        async with self._runs_lock:
+            for run_id in started:
+                self.following.setdefault(run_id, 0)
+            for run_id in [r for r in self.following if r not in self._ended]:
+                await self._send_from_log(run_id)
 
     async def _send_from_log(self, run_id: str) -> None:
         """Send every stored event after the last one sent; caller holds ``_runs_lock``."""
