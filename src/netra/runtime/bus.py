@@ -172,7 +172,9 @@ class RedisBus:
 
     async def ping(self) -> None:
         if self._lost.is_set():
-            raise ConnectionError("the bus is reconnecting to Redis")
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            raise RedisConnectionError("the bus is reconnecting to Redis")
         await asyncio.wait_for(self._redis.ping(), REDIS_TIMEOUT_S)
 
     async def publish(self, user_id: str, delivery: Delivery) -> None:
