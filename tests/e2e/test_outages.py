@@ -45,7 +45,6 @@ from tests.support import (
     recv,
     register,
     send,
-    skip_or_fail,
     start_redis,
 )
 from tests.tcp_proxy import TcpProxy
@@ -111,7 +110,8 @@ async def outage(tmp_path: Path, db_kind: str) -> AsyncIterator[Outage]:
 
 def _need_postgresql(db_kind: str) -> None:
     if db_kind != "postgresql":
-        skip_or_fail("cutting the database needs a server in between: run with --db postgresql")
+        # Not a missing service: the PostgreSQL pass of scripts/test.sh runs it.
+        pytest.skip("SKIPPED LOUDLY: a PostgreSQL outage needs --db postgresql")
 
 
 async def _timed(call: Awaitable[Any]) -> tuple[Any, float]:
