@@ -13,7 +13,8 @@ A client mistake gets an ``error`` and the socket stays open; only sustained abu
 (1001) close it. A message needing a dependency that is down gets ``error``
 ``unavailable`` and the socket stays open; a handshake while the database is down gets
 that ``error`` and close 1013 (try again later). After the bus lost Redis (a ``GAP``
-notice), every followed run is caught up from the event log, each event once, in order.
+notice), the runs followed and those started since the connection opened are caught up
+from the event log, each event once, in order.
 A user's socket beyond ``max_sockets_per_user`` on this server is accepted and closed at
 once with 1008 and a reason saying so.
 

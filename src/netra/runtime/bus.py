@@ -132,11 +132,11 @@ class RedisBus:
 
     Redis may go away (killed, restarted, hung): ``publish`` then gives up within
     ``PUBLISH_TIMEOUT_S`` without raising (the event is already stored) and publishes
-    nothing more until the bus is reconnected; the reader,
-    which pings its connection every ``PING_EVERY_S`` and calls it lost after
-    ``SILENCE_S`` without an answer, reconnects with backoff, subscribes again to every
-    channel this process follows and hands each subscription a ``GAP`` notice: deliveries
-    may have been missed, read them from the event log.
+    nothing more until the bus is reconnected, and ``ping`` fails meanwhile. The reader
+    pings its connection every ``PING_EVERY_S`` and calls it lost after ``SILENCE_S``
+    without an answer; it reconnects with backoff, subscribes again to every channel this
+    process follows and hands each subscription a ``GAP`` notice: deliveries may have been
+    missed, read them from the event log.
     """
 
     def __init__(self, url: str) -> None:
