@@ -43,6 +43,14 @@ def service_available(host: str, port: int) -> bool:
         return False
 
 
+def start_redis(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    """A private redis-server on ``port`` (the tests that kill Redis kill this one)."""
+    redis = RedisProcess(data_dir, port=port)
+    redis.start()
+    assert redis.process is not None
+    return redis.process
+
+
 def create_pg_database(name: str) -> None:
     async def create() -> None:
         conn = await asyncpg.connect(PG_ADMIN_DSN)
@@ -210,14 +218,16 @@ class RedisProcess:
     queued survives a restart.
     """
 
-    def __init__(self, directory: Path, *, appendonly: bool = False) -> None:
+    def __init__(
+        self, directory: Path, *, appendonly: bool = False, port: int | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             skip_or_fail("redis-server is not installed (apt-get install redis-server)")
         self.binary = str(binary)
         self.directory = directory
         self.appendonly = appendonly
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

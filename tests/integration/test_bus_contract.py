@@ -1,12 +1,15 @@
 """The event bus contract, run against the in-process and the Redis implementation."""
 
 import asyncio
+import time
 import uuid
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from netra.runtime.bus import Delivery, RedisBus
+from netra.runtime.bus import GAP, PUBLISH_TIMEOUT_S, Delivery, RedisBus
+from tests.support import start_redis
+from tests.tcp_proxy import TcpProxy
 
 
 def _user() -> str:
@@ -92,3 +95,60 @@ async def test_a_redis_bus_whose_server_is_gone_fails_its_health_check(private_r
             await asyncio.wait_for(bus.ping(), 30)
     finally:
         await bus.stop()
+
+
+async def _gap_then_live(bus, subscription, user, seq):
+    """After an outage: a GAP notice first, then live deliveries again."""
+    notice = await _next(subscription, 20)
+    assert notice.type == GAP, notice
+    await bus.publish(user, Delivery("agent_started", "after", "run", seq))
+    assert (await _next(subscription)).seq == seq
+
+
+async def test_a_redis_bus_survives_a_redis_restart_and_signals_the_gap(private_redis, tmp_path):
+    server, url = private_redis
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    bus = RedisBus(url)
+    await bus.start()
+    restarted = None
+    user = _user()
+    try:
+        async with bus.subscribe(user) as subscription:
+            await _settle(bus)
+            await bus.publish(user, Delivery("agent_started", "before", "run", 1))
+            assert (await _next(subscription)).seq == 1
+            server.kill()
+            server.wait()
+            started = time.monotonic()
+            await bus.publish(user, Delivery("agent_started", "lost", "run", 2))  # no raise
+            assert time.monotonic() - started < PUBLISH_TIMEOUT_S + 0.5
+            restarted = start_redis(port, tmp_path)
+            await _gap_then_live(bus, subscription, user, 3)
+    finally:
+        await bus.stop()
+        if restarted is not None:
+            restarted.kill()
+            restarted.wait()
+
+
+async def test_a_redis_bus_gives_up_on_a_hung_redis_and_resumes(private_redis):
+    _, url = private_redis
+    host, port = url.removeprefix("redis://").split("/")[0].split(":")
+    proxy = await TcpProxy(host, int(port)).start()
+    bus = RedisBus(f"redis://127.0.0.1:{proxy.port}/0")
+    await bus.start()
+    user = _user()
+    try:
+        async with bus.subscribe(user) as subscription:
+            await _settle(bus)
+            proxy.pause()
+            started = time.monotonic()
+            await bus.publish(user, Delivery("agent_started", "lost", "run", 1))
+            assert time.monotonic() - started < PUBLISH_TIMEOUT_S + 0.5
+            with pytest.raises(RedisConnectionError):  # down until it has reconnected
+                await bus.ping()
+            proxy.restore()
+            await _gap_then_live(bus, subscription, user, 2)
+    finally:
+        await bus.stop()
+        await proxy.stop()

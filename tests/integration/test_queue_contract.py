@@ -18,10 +18,12 @@ from typing import Any
 
 import pytest
 
+from netra.errors import Unavailable
 from netra.runtime.bus import RedisBus
 from netra.runtime.queue import MemoryQueue, RunHandle, RunQueue
-from netra.runtime.saq_queue import SaqQueue
+from netra.runtime.saq_queue import REDIS_CALL_S, SaqQueue
 from tests.queue_executor import LEASE_S
+from tests.support import start_redis
 
 TAKEOVER_BOUND_S = 30  # issue 12: a lost run is taken over within 30 s
 
@@ -238,3 +240,39 @@ async def test_a_waiting_run_counts_in_the_queue_depth(private_redis):
     finally:
         await queue.stop(0)
         await bus.stop()
+
+
+async def test_a_redis_queue_refuses_quickly_while_redis_is_away_then_resumes(
+    private_redis, tmp_path
+):
+    server, url = private_redis
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    bus = RedisBus(url)
+    await bus.start()
+    executions = Executions()
+    executions.release.set()
+    queue = SaqQueue(
+        url, bus, executions, executes=True, concurrency=2, lease_s=LEASE_S, max_attempts=3
+    )
+    await queue.start()
+    restarted = None
+    try:
+        server.kill()
+        server.wait()
+        await asyncio.sleep(1.5)  # the worker's polls fail meanwhile
+        started = time.monotonic()
+        with pytest.raises(Unavailable):
+            await queue.submit(_run_id())
+        with pytest.raises(Unavailable):
+            await queue.cancel(_run_id())
+        assert time.monotonic() - started < 2 * REDIS_CALL_S + 1
+        restarted = start_redis(port, tmp_path)
+        run = _run_id()
+        await queue.submit(run)  # the same queue, its worker still polling: no restart
+        await executions.until(lambda: run in executions.ended, timeout=15)
+    finally:
+        await queue.stop(0)
+        await bus.stop()
+        if restarted is not None:
+            restarted.kill()
+            restarted.wait()

@@ -1,4 +1,8 @@
-"""Liveness, readiness (every dependency answers) and Prometheus metrics."""
+"""Liveness, readiness (every dependency answers) and Prometheus metrics.
+
+Readiness checks its dependencies at once, each bounded by ``CHECK_TIMEOUT_S``, so a dead
+or hung dependency answers 503 naming it (``unavailable``) within that bound.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from netra.config import Environment
 from netra.errors import NotFound, Unauthorized
 
 router = APIRouter(tags=["operations"])
-CHECK_TIMEOUT_S = 2.0
+CHECK_TIMEOUT_S = 1.5
 
 
 @router.get("/health/live")
@@ -26,25 +30,39 @@ async def live() -> dict[str, str]:
 
 async def _check(probe: Any) -> dict[str, Any]:
     started = time.perf_counter()
-    try:
-        await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)
-    except Exception as exc:
+    task = asyncio.ensure_future(probe())
+    # Not wait_for: it would wait for the cancelled probe to unwind, which a hung
+    # connection can make take seconds.
+    await asyncio.wait([task], timeout=CHECK_TIMEOUT_S)
+    if not task.done():
+        task.cancel()
+        task.add_done_callback(_ignore_result)
+        return {"status": "down", "error": f"no answer within {CHECK_TIMEOUT_S} s"}
+    if (exc := task.exception()) is not None:
         return {"status": "down", "error": type(exc).__name__}
     return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
 
 
+def _ignore_result(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 @router.get("/health/ready")
 async def ready(resources: Res) -> JSONResponse:
-    checks = {
-        "database": await _check(resources.db.ping),
-        "bus": await _check(resources.bus.ping),
-        "queue": await _check(resources.runner.queue.ping),
+    probes = {
+        "database": resources.db.ping,
+        "bus": resources.bus.ping,
+        "queue": resources.runner.queue.ping,
     }
+    results = await asyncio.gather(*(_check(probe) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
     checks["bus"]["kind"] = "redis" if resources.settings.redis_url else "memory"
     checks["queue"]["kind"] = resources.runner.queue.kind
     down = [name for name, check in checks.items() if check["status"] != "ok"]
     status = "ok" if not down else ("down" if "database" in down else "degraded")
-    return JSONResponse({"status": status, "checks": checks}, status_code=200 if not down else 503)
+    body = {"status": status, "unavailable": down, "checks": checks}
+    return JSONResponse(body, status_code=200 if not down else 503)
 
 
 @router.get("/metrics")

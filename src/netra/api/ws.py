@@ -10,8 +10,13 @@ Delivery rules (PROTOCOL.md "Delivery and isolation"):
 
 A client mistake gets an ``error`` and the socket stays open; only sustained abuse
 (1008), an oversized frame (1009), the end of the session (4401) or server shutdown
-(1001) close it. A user's socket beyond ``max_sockets_per_user`` on this server is
-accepted and closed at once with 1008 and a reason saying so.
+(1001) close it. A message needing a dependency that is down gets ``error``
+``unavailable`` and the socket stays open; a handshake while the database is down gets
+that ``error`` and close 1013 (try again later). After the bus lost Redis (a ``GAP``
+notice), the runs followed and those started since the connection opened are caught up
+from the event log, each event once, in order.
+A user's socket beyond ``max_sockets_per_user`` on this server is accepted and closed at
+once with 1008 and a reason saying so.
 
 An abusive connection logs one line per kind (its first refused message, its closing for
 abuse) and, when it ends, one line counting what was refused: never one per frame.
@@ -28,10 +33,11 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from netra.auth.sessions import Principal, authenticate
+from netra.clock import utc_now
 from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.db import sessions
-from netra.errors import NetraError, Unauthorized
+from netra.errors import NetraError, Unauthorized, Unavailable
 from netra.ids import new_id
 from netra.protocol import (
     PROTOCOL,
@@ -48,13 +54,14 @@ from netra.protocol import (
     parse_client,
 )
 from netra.resources import Resources
-from netra.runtime.bus import RECONNECTED, Delivery, Subscription
+from netra.runtime.bus import GAP, Delivery, Subscription
 
 log = structlog.get_logger(__name__)
 router = APIRouter()
 
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_UNAUTHORIZED = 4401
 BURST_SECONDS = 10  # the message rate is averaged over this window
 ABUSE_REJECTIONS = 1000  # rejected messages in ABUSE_WINDOW_S that close with 1008
@@ -113,6 +120,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     except Unauthorized:
         await websocket.close(code=CLOSE_UNAUTHORIZED)  # before accept: HTTP 403, no events
         return
+    except Unavailable as exc:
+        await _refuse_unavailable(websocket, exc)
+        return
     offered = websocket.scope.get("subprotocols", [])
     subprotocol = PROTOCOL if PROTOCOL in offered else None
     gateway: Gateway = websocket.app.state.gateway
@@ -134,6 +144,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         resources.metrics.ws_connections.dec()
 
 
+async def _refuse_unavailable(websocket: WebSocket, exc: Unavailable) -> None:
+    """Accept only to say why: ``error`` ``unavailable``, then close 1013."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+    await websocket.send_text(encode(Error(code=exc.code, message=exc.message)))
+    await websocket.close(code=CLOSE_TRY_AGAIN_LATER, reason="a dependency is unavailable")
+
+
 async def _session_open(resources: Resources, principal: Principal) -> bool:
     found = await resources.db.read(
         lambda conn: sessions.revoked_at(conn, principal.session_id, principal.user_id)
@@ -148,6 +166,7 @@ class Connection:
         self.resources = resources
         self.id = f"conn-{new_id()}"
         self.following: dict[str, int] = {}  # run_id -> last seq sent
+        self._opened_at = utc_now()
         self._ended: deque[str] = deque()
         self._runs_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
@@ -166,7 +185,13 @@ class Connection:
         async with self.resources.bus.subscribe(self.principal.user_id) as subscription:
             # A logout published between the handshake's check and this subscription would
             # be missed: check the session once more now that notices reach us.
-            if not await _session_open(self.resources, self.principal):
+            try:
+                session_open = await _session_open(self.resources, self.principal)
+            except Unavailable as exc:
+                await self.send(encode(Error(code=exc.code, message=exc.message)))
+                await self.close(CLOSE_TRY_AGAIN_LATER, "a dependency is unavailable")
+                return
+            if not session_open:
                 await self.close(CLOSE_UNAUTHORIZED, "session logged out")
                 return
             await self.send(
@@ -309,14 +334,17 @@ class Connection:
                 # This client fell too far behind; it reconnects and replays from the log.
                 await self.close(CLOSE_GOING_AWAY, "too far behind; reconnect and subscribe")
                 return
-            await self._deliver(delivery)
+            try:
+                await self._deliver(delivery)
+            except Unavailable:  # the database is away: the next hole or GAP reads the log
+                self._log.warning("ws.catch_up_failed", delivery=delivery.type)
 
     async def _deliver(self, delivery: Delivery) -> None:
         if delivery.type == "session_revoked":
             if delivery.body == self.principal.session_id:
                 await self.close(CLOSE_UNAUTHORIZED, "session logged out")
             return
-        if delivery.type == RECONNECTED:
+        if delivery.type == GAP:
             await self._catch_up()
             return
         run_id, seq = delivery.run_id, delivery.seq
@@ -337,9 +365,16 @@ class Connection:
             self._sent(run_id, seq, delivery.type)
 
     async def _catch_up(self) -> None:
-        """Send the stored events the bus lost while it was away, of every run followed."""
+        """After a bus gap: the runs followed, and those started since this connection
+        opened (their ``run_started`` may be what was missed), from the event log."""
+        user_id = self.principal.user_id
+        started = await self.resources.db.read(
+            lambda conn: run_rows.ids_since(conn, user_id, self._opened_at)
+        )
         async with self._runs_lock:
-            for run_id in [run for run in self.following if run not in self._ended]:
+            for run_id in started:
+                self.following.setdefault(run_id, 0)
+            for run_id in [r for r in self.following if r not in self._ended]:
                 await self._send_from_log(run_id)
 
     async def _send_from_log(self, run_id: str) -> None:

@@ -22,6 +22,11 @@ and a few reader threads (WAL: readers never wait for the writer). The WAL is ch
 by a reader thread at most once a second, not by the commit that happens to cross
 SQLite's threshold: that commit, and every unit queued behind it, waited for the copy.
 PostgreSQL runs the same units through the async engine (asyncpg) with ``run_sync``.
+
+A PostgreSQL that is down or hung fails a caller within seconds, never a hang: connecting is
+bounded (``PG_CONNECT_TIMEOUT_S``), every statement too (``PG_STATEMENT_TIMEOUT_S``, on the
+server and on the client), waiting for a pooled connection too; ``read`` and ``write``
+raise ``Unavailable`` for a connection or timeout error, and the next call connects again.
 """
 
 from __future__ import annotations
@@ -38,7 +43,10 @@ from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy import Connection, Executable, create_engine, event, make_url, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
+
+from netra.errors import Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +61,9 @@ SQLITE_READERS = 3
 PG_POOL_SIZE = 10
 PG_MAX_OVERFLOW = 20
 CHECKPOINT_INTERVAL_S = 1.0
+PG_CONNECT_TIMEOUT_S = 2.0
+PG_STATEMENT_TIMEOUT_S = 3.0
+PG_POOL_TIMEOUT_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +121,18 @@ class Database:
             self._read_threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="db-read")
         else:
             self._async = create_async_engine(
-                url, pool_size=PG_POOL_SIZE, max_overflow=PG_MAX_OVERFLOW, pool_pre_ping=True
+                url,
+                pool_size=PG_POOL_SIZE,
+                max_overflow=PG_MAX_OVERFLOW,
+                pool_pre_ping=True,
+                pool_timeout=PG_POOL_TIMEOUT_S,
+                connect_args={
+                    "timeout": PG_CONNECT_TIMEOUT_S,
+                    "command_timeout": PG_STATEMENT_TIMEOUT_S,
+                    "server_settings": {
+                        "statement_timeout": str(int(PG_STATEMENT_TIMEOUT_S * 1000))
+                    },
+                },
             )
 
     # --- reads -------------------------------------------------------------------------
@@ -119,8 +141,14 @@ class Database:
         if self.is_sqlite:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._read_threads, self._read_sync, unit)
-        async with self._async.connect() as conn:
-            return await conn.run_sync(unit)
+        try:
+            async with self._async.connect() as conn:
+                return await conn.run_sync(unit)
+        except Exception as exc:
+            unavailable = _unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     def _read_sync(self, unit: Unit[T]) -> T:
         with self._sync.connect() as conn:
@@ -144,7 +172,13 @@ class Database:
 
     async def write(self, unit: Unit[T]) -> T:
         # Shielded: a cancelled caller still has its unit committed (or failed) as queued.
-        return await asyncio.shield(self.submit(unit, urgent=True))
+        try:
+            return await asyncio.shield(self.submit(unit, urgent=True))
+        except Exception as exc:
+            unavailable = None if self.is_sqlite else _unavailable(exc)
+            if unavailable is None:
+                raise
+            raise unavailable from exc
 
     def _next_batch(self) -> list[_Pending]:
         batch = [self._urgent.popleft() for _ in range(min(BATCH_MAX, len(self._urgent)))]
@@ -236,6 +270,20 @@ class Database:
             self._sync.dispose()
         else:
             await self._async.dispose()
+
+
+def _unavailable(exc: Exception) -> Unavailable | None:
+    """``Unavailable`` for an error of reaching PostgreSQL, else None."""
+    lost = isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    if lost or isinstance(
+        exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+    ):
+        return Unavailable(
+            "the database is unavailable; try again shortly",
+            dependency="database",
+            retry_after_s=2,
+        )
+    return None
 
 
 class _UnitFailed(Exception):

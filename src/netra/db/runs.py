@@ -47,6 +47,14 @@ _lock_user = select(User.id).where(User.id == bindparam("user")).with_for_update
 _created_since = select(func.count()).where(
     Run.user_id == bindparam("user"), Run.created_at > bindparam("since", type_=Run.created_at.type)
 )
+_ids_since = (
+    select(Run.id)
+    .where(
+        Run.user_id == bindparam("user"),
+        Run.created_at >= bindparam("since", type_=Run.created_at.type),
+    )
+    .order_by(Run.created_at)
+)
 _row = select(Run).where(Run.id == bindparam("run"))
 _earlier_turns = (
     select(Run.message, Run.state)
@@ -94,6 +102,11 @@ def lock_user(conn: Connection, user_id: str) -> None:
 
 def created_since(conn: Connection, user_id: str, since: datetime) -> int:
     return conn.scalar(_created_since, {"user": user_id, "since": since}) or 0
+
+
+def ids_since(conn: Connection, user_id: str, since: datetime) -> list[str]:
+    """The user's runs created at or after ``since``, oldest first."""
+    return list(conn.scalars(_ids_since, {"user": user_id, "since": since}))
 
 
 def claim(conn: Connection, run_id: str, now: datetime, *, resume: bool) -> Any | None:

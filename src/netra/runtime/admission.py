@@ -122,7 +122,11 @@ class Admission:
             await asyncio.shield(self.queue.submit(run_id, run=run))
         except Exception:
             await self._unqueued(run, emitter)
-            raise Unavailable("the run queue is unavailable; try again shortly") from None
+            raise Unavailable(
+                "the run queue is unavailable; try again shortly",
+                dependency="queue",
+                retry_after_s=2,
+            ) from None
         await asyncio.shield(emitter.publish(started_row))
         log.info("run.admitted", run_id=run_id, user_id=user_id)
         return run

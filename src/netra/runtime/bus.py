@@ -8,7 +8,9 @@ user by construction: nothing else can be read from it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -22,9 +24,16 @@ SUBSCRIPTION_BUFFER = 10_000
 # The topic of notices to run executors (``cancel_run``), subscribed to like a user's: it is
 # never a user id (those are UUIDs), so no user's connection can read it.
 EXECUTORS = "executors"
-# A notice to every subscription of a process whose Redis connection came back: what was
-# published while it was away is lost, so connections catch up from the event log.
-RECONNECTED = "bus_reconnected"
+# A notice to every subscription after the bus lost its connection: deliveries may have
+# been missed while it was away, so a reader catches up from the event log.
+GAP = "bus_gap"
+REDIS_TIMEOUT_S = 2.0
+PUBLISH_TIMEOUT_S = 2.0
+LISTEN_POLL_S = 0.5
+PING_EVERY_S = 1.0
+SILENCE_S = 3.0
+RECONNECT_MIN_S = 0.1
+RECONNECT_MAX_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +94,11 @@ class MemoryBus:
         for subscription in self._subscriptions.get(user_id, ()):
             subscription.put(delivery)
 
-    def deliver_to_all(self, delivery: Delivery) -> None:
-        for subscriptions in self._subscriptions.values():
-            for subscription in subscriptions:
-                subscription.put(delivery)
+    def user_ids(self) -> list[str]:
+        return list(self._subscriptions)
+
+    def subscriptions(self) -> list[Subscription]:
+        return [s for subscribers in self._subscriptions.values() for s in subscribers]
 
     def add(self, user_id: str) -> tuple[Subscription, bool]:
         """Register a subscription; True when it is the user's first in this process."""
@@ -118,17 +128,29 @@ class MemoryBus:
 
 
 class RedisBus:
-    """Redis pub/sub: channel ``netra:user:{id}``; one listening connection per process."""
+    """Redis pub/sub: channel ``netra:user:{id}``; one listening connection per process.
+
+    Redis may go away (killed, restarted, hung): ``publish`` then gives up within
+    ``PUBLISH_TIMEOUT_S`` without raising (the event is already stored) and publishes
+    nothing more until the bus is reconnected, and ``ping`` fails meanwhile. The reader
+    pings its connection every ``PING_EVERY_S`` and calls it lost after ``SILENCE_S``
+    without an answer; it reconnects with backoff, subscribes again to every channel this
+    process follows and hands each subscription a ``GAP`` notice: deliveries may have been
+    missed, read them from the event log.
+    """
 
     def __init__(self, url: str) -> None:
         from redis.asyncio import Redis
 
-        self._redis = Redis.from_url(url)
+        self._redis = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=REDIS_TIMEOUT_S
+        )
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._local = MemoryBus()
         self._reader: asyncio.Task[None] | None = None
-        self._subscribed = asyncio.Event()
-        self._reconnected = False
+        # Redis failed a call: the reader reconnects, publishing pauses until it has.
+        self._lost = asyncio.Event()
+        self.reconnects = 0
 
     @staticmethod
     def channel(user_id: str) -> str:
@@ -138,58 +160,107 @@ class RedisBus:
         await self._redis.ping()
         # A pub/sub connection needs one channel before it can be listened to.
         await self._pubsub.subscribe("netra:bus")
-        # Called at each reconnection, after the pub/sub connection has subscribed again.
-        connection = self._pubsub.connection
-        assert connection is not None  # subscribing connected it
-        connection.register_connect_callback(self._on_reconnect)
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
 
     async def stop(self) -> None:
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
-        await self._pubsub.aclose()
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()
         await self._redis.aclose()
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        if self._lost.is_set():
+            from redis.exceptions import ConnectionError as RedisConnectionError
+
+            raise RedisConnectionError("the bus is reconnecting to Redis")
+        await asyncio.wait_for(self._redis.ping(), REDIS_TIMEOUT_S)
 
     async def publish(self, user_id: str, delivery: Delivery) -> None:
-        await self._redis.publish(self.channel(user_id), json.dumps(asdict(delivery)))
+        if self._lost.is_set():
+            return  # reconnecting: the subscribers catch up from the log after the gap
+        try:
+            await asyncio.wait_for(
+                self._redis.publish(self.channel(user_id), json.dumps(asdict(delivery))),
+                PUBLISH_TIMEOUT_S,
+            )
+        except Exception as exc:  # stored already: subscribers catch up after the gap
+            log.warning("bus.publish_failed", error=repr(exc), type=delivery.type)
+            self._lost.set()
 
     @asynccontextmanager
     async def subscribe(self, user_id: str) -> AsyncIterator[Subscription]:
         subscription, first = self._local.add(user_id)
         try:
             if first:
-                await self._pubsub.subscribe(self.channel(user_id))
+                await self._follow(self.channel(user_id))
             yield subscription
         finally:
             if self._local.discard(subscription):
-                await self._pubsub.unsubscribe(self.channel(user_id))
+                with contextlib.suppress(Exception):  # a lost connection follows nothing
+                    await asyncio.wait_for(
+                        self._pubsub.unsubscribe(self.channel(user_id)), REDIS_TIMEOUT_S
+                    )
 
-    def _on_reconnect(self, connection: object) -> None:
-        self._reconnected = True
+    async def _follow(self, channel: str) -> None:
+        try:
+            await asyncio.wait_for(self._pubsub.subscribe(channel), REDIS_TIMEOUT_S)
+        except Exception as exc:  # the reconnection subscribes to it
+            log.warning("bus.subscribe_failed", error=repr(exc))
+            self._lost.set()
 
     async def _read(self) -> None:
         while True:
             try:
-                message = await self._pubsub.get_message(timeout=1.0)
+                await self._listen()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("bus.redis_read_failed")
-                await asyncio.sleep(0.5)
+            except Exception as exc:
+                log.warning("bus.redis_lost", error=repr(exc))
+            self._lost.set()
+            await self._reconnect()
+            self.reconnects += 1
+            log.info("bus.redis_back", reconnects=self.reconnects)
+            for subscription in self._local.subscriptions():
+                subscription.put(Delivery(type=GAP, body=""))
+
+    async def _listen(self) -> None:
+        heard = pinged = time.monotonic()
+        while not self._lost.is_set():
+            message = await self._pubsub.get_message(timeout=LISTEN_POLL_S)
+            now = time.monotonic()
+            if message is not None:
+                heard = now
+                if message["type"] == "message":
+                    channel = message["channel"].decode()
+                    user_id = channel.removeprefix("netra:user:")
+                    self._local.deliver(user_id, Delivery(**json.loads(message["data"])))
                 continue
-            if self._reconnected:
-                self._reconnected = False
-                log.info("bus.redis_reconnected")
-                self._local.deliver_to_all(Delivery(type=RECONNECTED, body=""))
-            if message is None or message["type"] != "message":
-                continue
-            channel = message["channel"].decode()
-            user_id = channel.removeprefix("netra:user:")
-            self._local.deliver(user_id, Delivery(**json.loads(message["data"])))
+            if now - heard > SILENCE_S:
+                raise ConnectionError(f"no answer from Redis for {SILENCE_S} s")
+            if now - pinged >= PING_EVERY_S:
+                pinged = now
+                await asyncio.wait_for(self._pubsub.ping(), REDIS_TIMEOUT_S)
+
+    async def _reconnect(self) -> None:
+        """A new pub/sub connection following every channel of this process's users."""
+        delay = RECONNECT_MIN_S
+        while True:
+            await asyncio.sleep(delay)
+            old, self._pubsub = self._pubsub, self._redis.pubsub(ignore_subscribe_messages=True)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(old.aclose(), REDIS_TIMEOUT_S)
+            channels = [self.channel(user_id) for user_id in self._local.user_ids()]
+            try:
+                await asyncio.wait_for(
+                    self._pubsub.subscribe("netra:bus", *channels), REDIS_TIMEOUT_S
+                )
+                self._lost.clear()
+                return
+            except Exception as exc:
+                log.debug("bus.reconnect_failed", error=repr(exc))
+            delay = min(delay * 2, RECONNECT_MAX_S)
 
 
 def create_bus(redis_url: str | None) -> Bus:

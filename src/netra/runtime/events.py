@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import structlog
 from sqlalchemy import Connection
 
 from netra.clock import utc_now
@@ -27,8 +26,6 @@ from netra.db import events as event_rows
 from netra.db import runs as run_rows
 from netra.protocol import TERMINAL_TYPES, RunEventData, RunStarted, encode, event_type
 from netra.runtime.bus import Bus, Delivery
-
-log = structlog.get_logger(__name__)
 
 # Extra writes a terminal event commits with it (assistant message, report).
 FinalWrites = Callable[[Connection], None]
@@ -75,16 +72,9 @@ class Emitter:
         return {"run_id": self.run_id, "seq": self.seq, "type": event_type(data), "body": body}
 
     async def publish(self, row: dict[str, Any]) -> None:
-        """Deliver a stored event row to the user's connections.
-
-        A bus that is away loses the delivery, not the event: the run goes on, and
-        connections catch up from the log when the bus is back.
-        """
+        """Deliver a stored event row to the user's connections."""
         delivery = Delivery(type=row["type"], body=row["body"], run_id=self.run_id, seq=row["seq"])
-        try:
-            await self.bus.publish(self.user_id, delivery)
-        except Exception as exc:  # Redis down or unreachable: whatever its client raises
-            log.warning("event.publish_failed", run_id=self.run_id, seq=row["seq"], error=repr(exc))
+        await self.bus.publish(self.user_id, delivery)
 
     def begin(self, conn: Connection, data: RunStarted, *, ts: datetime) -> dict[str, Any]:
         """Store ``run_started`` as seq 1 in the admission's transaction ``conn``.

@@ -10,6 +10,10 @@ the last ends the run with ``run_failed`` (the Runner checks), so saq allows one
 Cancellation crosses processes on the bus: ``cancel`` marks the run in Redis (an executor
 that takes it later sees the mark) and publishes ``cancel_run`` to the executors' topic,
 which every worker follows; the one holding the run stops it.
+
+Redis may go away: ``submit``, ``cancel`` and ``depth`` give up within ``REDIS_CALL_S``
+with ``Unavailable``; the worker keeps polling (a failed dequeue waits
+``DEQUEUE_RETRY_S`` before the next one) and takes runs again once Redis is back.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import structlog
@@ -26,7 +30,8 @@ from saq.job import Status
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
 
-from netra.runtime.bus import EXECUTORS, Bus, Delivery
+from netra.errors import Unavailable
+from netra.runtime.bus import EXECUTORS, REDIS_TIMEOUT_S, Bus, Delivery
 from netra.runtime.queue import RunHandle
 
 log = structlog.get_logger(__name__)
@@ -34,6 +39,9 @@ log = structlog.get_logger(__name__)
 QUEUE_NAME = "netra-runs"
 CANCEL_MARK_TTL_S = 24 * 3600
 JOB = "execute_run"
+REDIS_CALL_S = 3.0
+DEQUEUE_RETRY_S = 1.0
+SOCKET_TIMEOUT_S = 5.0  # above saq's blocking dequeue (1 s)
 
 
 class _Worker(Worker):
@@ -52,6 +60,15 @@ class _RunQueue(RedisQueue):
     """
 
     ABORT_WAIT_S = 2.0  # a live executor stops an aborted job within the abort timer (1 s)
+
+    async def dequeue(self, timeout: float = 0, poll_interval: float = 0) -> Any:
+        """saq's dequeue, pausing after a failure: each worker slot asks again at once, so
+        without the pause a dead Redis would be asked in a tight loop."""
+        try:
+            return await super().dequeue(timeout, poll_interval)
+        except Exception:
+            await asyncio.sleep(DEQUEUE_RETRY_S)
+            raise
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -87,6 +104,18 @@ class _RunQueue(RedisQueue):
         return swept
 
 
+@contextlib.asynccontextmanager
+async def _bounded() -> AsyncIterator[None]:
+    """A Redis call that fails or takes over ``REDIS_CALL_S`` raises ``Unavailable``."""
+    try:
+        async with asyncio.timeout(REDIS_CALL_S):
+            yield
+    except Exception as exc:
+        raise Unavailable(
+            "the run queue is unavailable; try again shortly", dependency="queue", retry_after_s=2
+        ) from exc
+
+
 class SaqQueue:
     kind = "redis"
     starts_at_admission = False  # a run waits, queued, until a worker claims it
@@ -102,7 +131,12 @@ class SaqQueue:
         lease_s: int,
         max_attempts: int,
     ) -> None:
-        self._queue = _RunQueue.from_url(url, name=QUEUE_NAME)
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_S, socket_timeout=SOCKET_TIMEOUT_S
+        )
+        self._queue = _RunQueue(redis, name=QUEUE_NAME)
         self._bus = bus
         self._execute = execute
         self._executes = executes
@@ -144,28 +178,32 @@ class SaqQueue:
         self._tasks.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
 
     async def ping(self) -> None:
-        await self._redis.ping()
+        await asyncio.wait_for(self._redis.ping(), REDIS_TIMEOUT_S)
 
     def __len__(self) -> int:
         return len(self._handles)
 
     async def depth(self) -> int:
-        return int(await self._queue.count("queued"))
+        async with _bounded():
+            return int(await self._queue.count("queued"))
 
     async def submit(self, run_id: str, *, resume: bool = False, run: Any = None) -> None:
-        await self._queue.enqueue(
-            JOB,
-            key=run_id,
-            run_id=run_id,
-            timeout=0,  # a run may take long; its heartbeat, not a timeout, proves it alive
-            heartbeat=self._lease_s,
-            retries=self._max_attempts + 1,
-        )
+        async with _bounded():
+            await self._queue.enqueue(
+                JOB,
+                key=run_id,
+                run_id=run_id,
+                timeout=0,  # a run may take long; its heartbeat, not a timeout, proves it alive
+                heartbeat=self._lease_s,
+                retries=self._max_attempts + 1,
+            )
 
     async def cancel(self, run_id: str) -> bool:
-        await self._redis.set(self._cancel_mark(run_id), 1, ex=CANCEL_MARK_TTL_S)
+        async with _bounded():
+            await self._redis.set(self._cancel_mark(run_id), 1, ex=CANCEL_MARK_TTL_S)
         await self._bus.publish(EXECUTORS, Delivery(type="cancel_run", body="", run_id=run_id))
-        job = await self._queue.job(run_id)
+        async with _bounded():
+            job = await self._queue.job(run_id)
         return job is not None and job.status is Status.ACTIVE
 
     async def stop(self, grace_s: float) -> None:
