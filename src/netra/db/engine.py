@@ -49,6 +49,7 @@ BATCH_MAX_WITH_URGENT = 32  # background units that may share a batch with urgen
 _Runner = Callable[[Connection, "list[_Pending]"], None]
 SQLITE_READERS = 3
 CHECKPOINT_INTERVAL_S = 1.0
+PG_POOL_KEPT = 10  # PostgreSQL connections kept open; up to ``max_connections`` in all
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,8 @@ class _Pending:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, max_connections: int = 30) -> None:
+        """``max_connections``: this process's PostgreSQL connections at most (not SQLite)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._urgent: deque[_Pending] = deque()
@@ -105,8 +107,9 @@ class Database:
             self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self._read_threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="db-read")
         else:
+            kept = min(PG_POOL_KEPT, max_connections)
             self._async = create_async_engine(
-                url, pool_size=10, max_overflow=20, pool_pre_ping=True
+                url, pool_size=kept, max_overflow=max_connections - kept, pool_pre_ping=True
             )
 
     # --- reads -------------------------------------------------------------------------
