@@ -36,6 +36,21 @@ NETRA = shutil.which("netra") or str(Path(sys.executable).parent / "netra")
 class Deployment:
     servers: list[tuple[int, subprocess.Popen[bytes]]]  # (port, process)
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    redis_pid: int | None = None
+    database: str | None = None  # the PostgreSQL database's name
+
+    async def service_pids(self) -> list[int]:
+        """The redis-server's and this database's PostgreSQL backends' pids (cluster)."""
+        if self.database is None or self.redis_pid is None:
+            return []
+        conn = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1", self.database
+            )
+        finally:
+            await conn.close()
+        return [self.redis_pid, *(row["pid"] for row in rows)]
 
     @property
     def ports(self) -> list[int]:
@@ -166,7 +181,7 @@ def pg_database() -> Iterator[str]:
 
 
 @contextmanager
-def private_redis(data_dir: Path) -> Iterator[str]:
+def private_redis(data_dir: Path) -> Iterator[tuple[str, int]]:
     """A redis-server of the benchmark's own on a free port (never the shared one)."""
     binary = shutil.which("redis-server")
     if binary is None:
@@ -181,7 +196,7 @@ def private_redis(data_dir: Path) -> Iterator[str]:
                 return sock.connect_ex(("127.0.0.1", port)) == 0
 
         wait_until(answers, process, log, "redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
+        yield f"redis://127.0.0.1:{port}/0", process.pid
 
 
 @contextmanager
@@ -189,10 +204,12 @@ def cluster(
     data_dir: Path, servers: int, workers: int, concurrency: int, db_connections: int
 ) -> Iterator[Deployment]:
     with ExitStack() as stack:
+        database_url = stack.enter_context(pg_database())
+        redis_url, redis_pid = stack.enter_context(private_redis(data_dir))
         env = {
             **base_env(data_dir),
-            "NETRA_DATABASE_URL": stack.enter_context(pg_database()),
-            "NETRA_REDIS_URL": stack.enter_context(private_redis(data_dir)),
+            "NETRA_DATABASE_URL": database_url,
+            "NETRA_REDIS_URL": redis_url,
             "NETRA_JWT_SECRET": secrets.token_urlsafe(48),  # one key: any server takes a token
             "NETRA_DB_MAX_CONNECTIONS": str(db_connections),
             "NETRA_WORKER_CONCURRENCY": str(concurrency),
@@ -202,4 +219,5 @@ def cluster(
             [start_server(stack, env, data_dir, i, None) for i in range(servers)]
         )
         deployment.workers = [start_worker(stack, env, data_dir, i) for i in range(workers)]
+        deployment.redis_pid, deployment.database = redis_pid, database_url.rsplit("/", 1)[1]
         yield deployment

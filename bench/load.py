@@ -197,14 +197,20 @@ async def measure(args: argparse.Namespace, deployment: Deployment) -> dict[str,
     await asyncio.sleep(args.warmup)
     servers = [process.pid for _, process in deployment.servers]
     workers = [process.pid for process in deployment.workers]
-    cpu_before = {pid: proc_cpu_seconds(pid) for pid in servers + workers}
+    services = await deployment.service_pids()
+    cpu_before = {pid: proc_cpu_seconds(pid) for pid in servers + workers + services}
     client_before = proc_cpu_seconds(os.getpid())
     started = time.monotonic()
     if args.single:
         await asyncio.gather(*users)
     else:
         await asyncio.sleep(max(0.0, window.closes - time.monotonic()))
-    cpu = {pid: proc_cpu_seconds(pid) - before for pid, before in cpu_before.items()}
+    cpu = {  # a PostgreSQL backend may have closed in the meantime
+        pid: proc_cpu_seconds(pid) - before
+        for pid, before in cpu_before.items()
+        if Path(f"/proc/{pid}").exists()
+    }
+    service_cpu = sum(cpu.get(pid, 0.0) for pid in services)
     client_cpu = proc_cpu_seconds(os.getpid()) - client_before
     await asyncio.gather(*users)  # the runs in flight end (not counted)
     elapsed = min(time.monotonic(), window.closes) - started
@@ -234,6 +240,11 @@ async def measure(args: argparse.Namespace, deployment: Deployment) -> dict[str,
         "worker_cpu_ms_per_run": round(worker_cpu / max(1, runs) * 1000, 2) if workers else None,
         "worker_cpu_busy": round(worker_cpu / elapsed, 2) if workers else None,
         "client_cpu_busy": round(client_cpu / elapsed, 2),
+        # Redis and this database's PostgreSQL backends (those open at the window's start)
+        "services_cpu_ms_per_run": round(service_cpu / max(1, runs) * 1000, 2)
+        if services
+        else None,
+        "services_cpu_busy": round(service_cpu / elapsed, 2) if services else None,
         "server_rss_mib": [round(rss / 1024, 1) for rss, _ in memory],
         "server_peak_rss_mib": [round(peak / 1024, 1) for _, peak in memory],
         "machine": machine(),
