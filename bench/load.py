@@ -224,6 +224,10 @@ async def measure(args: argparse.Namespace, deployment: Deployment) -> dict[str,
         "workers": len(workers),
         "users": args.users,
         "users_with_a_completed_run": len(stats.completed_users),
+        # no error, every run completed and, with --single, every user's
+        "all_completed": not stats.errors
+        and set(stats.outcomes) <= {"run_completed"}
+        and (not args.single or len(stats.completed_users) == args.users),
         "question": args.question,
         "demo_rows": args.demo_rows,
         "runs": runs,
@@ -334,7 +338,7 @@ def main() -> None:
         with deployment as started:
             result = asyncio.run(idle(args, started) if args.idle else measure(args, started))
     print(json.dumps(result, indent=2))
-    if not args.idle and result["users_with_a_completed_run"] != args.users:
+    if result.get("all_completed") is False:
         sys.exit(1)
 
 
