@@ -132,7 +132,11 @@ async def user_loop(
             await ws.send(json.dumps({"type": "start_agent", "message": question}))
             first = None
             while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 120))
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), window.patience))
+                except TimeoutError:
+                    stats.errors.append(f"no event for {window.patience:g} s")
+                    return
                 kind = message["type"]
                 if first is None:
                     first = time.perf_counter() - sent
@@ -160,6 +164,7 @@ class Window:
     """When runs count: from ``opens`` (after the warm-up) until ``closes``."""
 
     users: int
+    patience: float  # seconds a user waits for a run's next event
     ready: int = 0
     opens: float = 0.0
     closes: float = float("inf")
@@ -182,7 +187,7 @@ async def measure(args: argparse.Namespace, deployment: Deployment) -> dict[str,
     ports = deployment.ports
     tokens = await register(ports, args.users, args.demo_rows)
     stats = Stats()
-    window = Window(users=len(tokens))
+    window = Window(users=len(tokens), patience=args.event_timeout)
     users = [
         asyncio.create_task(
             user_loop(i, ports[i % len(ports)], t, args.question, window, stats, args.single)
@@ -309,6 +314,9 @@ def main() -> None:
         "--demo-rows", type=int, default=0, help="demo dataset rows per user (0: none)"
     )
     parser.add_argument("--single", action="store_true", help="one measured run per user")
+    parser.add_argument(
+        "--event-timeout", type=float, default=120.0, help="seconds to wait for a next event"
+    )
     parser.add_argument("--idle", type=int, default=0, help="N idle sockets instead of runs")
     parser.add_argument("--settle", type=float, default=5.0, help="seconds before reading RSS")
     parser.add_argument(
