@@ -1,7 +1,10 @@
 """Load benchmark: N concurrent users, each running questions back to back over /ws.
 
-Starts a fresh ``netra serve`` on the embedded defaults (SQLite, in-process bus and queue),
-pinned to CPU 0 with ``taskset``; this client pins itself to CPU 1. Each user registers and
+``--mode embedded`` (default) starts a fresh ``netra serve`` on the embedded defaults (SQLite,
+in-process bus and queue), pinned to CPU 0 with ``taskset``; this client pins itself to CPU 1.
+``--mode cluster`` starts ``--servers`` ``netra serve`` and ``--workers`` ``netra worker`` on a
+fresh PostgreSQL database and a private redis-server (bench/deployments.py), nothing pinned;
+user i registers on and connects to server i mod S. Each user registers and
 opens one WebSocket; once all are connected, every user repeats ``start_agent`` → read to
 the terminal event (a closed loop). Runs sent during the first ``--warmup`` seconds are not
 counted (the synchronised first round, a cold server); runs sent during the next
@@ -11,32 +14,36 @@ Reports runs/s, time-to-first-event (``start_agent`` sent → ``run_started`` re
 time-to-completion (→ terminal event) percentiles, the server's CPU seconds per run
 (utime+stime from /proc) and its resident memory (VmRSS at the end, VmHWM peak).
 
+``--idle N`` opens N idle authenticated WebSockets (one user each) to the first server
+instead, and reports that server's resident memory growth per socket.
+
     python bench/load.py --users 50 --duration 20 --question "hello"
     BENCH_DIR=/dev/shm python bench/load.py ...   # the server's data folder elsewhere
     python bench/load.py --users 200 --duration 30 --demo-rows 20000 \
         --question "how do we cut costs?"
+    python bench/load.py --mode cluster --users 1000 --servers 2 --workers 2
+    python bench/load.py --mode cluster --idle 1000
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from websockets.asyncio.client import connect
+from deployments import Deployment, cluster, embedded, proc_cpu_seconds, proc_memory_kib
+from websockets.asyncio.client import ClientConnection, connect
 
 TERMINAL = {"run_completed", "run_failed", "run_cancelled"}
 PASSWORD = "benchmark-password-123"
@@ -48,27 +55,8 @@ class Stats:
     completion: list[float] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    completed_users: set[int] = field(default_factory=set)
     events: int = 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_memory_mib(pid: int) -> tuple[float, float]:
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in {"VmRSS", "VmHWM"}:
-            values[key] = int(rest.split()[0]) / 1024
-    return values["VmRSS"], values["VmHWM"]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -76,34 +64,6 @@ def percentile(values: list[float], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
-
-
-def start_server(data_dir: Path, port: int, cpu: str | None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "NETRA_DATA_DIR": str(data_dir),
-        "NETRA_LOG_LEVEL": "warning",
-        "NETRA_MAX_RUNS_PER_USER": "3",
-        "NETRA_AUTH_ATTEMPTS_PER_ADDRESS": "0",  # every simulated user comes from 127.0.0.1
-    }
-    env.pop("NETRA_DATABASE_URL", None)
-    env.pop("NETRA_REDIS_URL", None)
-    netra = shutil.which("netra") or str(Path(sys.executable).parent / "netra")
-    command = [netra, "serve", "--port", str(port)]
-    if cpu is not None and shutil.which("taskset"):
-        command = ["taskset", "-c", cpu, *command]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=(data_dir / "server.log").open("wb")
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("server did not start: " + (data_dir / "server.log").read_text())
 
 
 async def prepare_user(client: httpx.AsyncClient, index: int, demo_rows: int) -> str:
@@ -124,13 +84,43 @@ async def prepare_user(client: httpx.AsyncClient, index: int, demo_rows: int) ->
     return token
 
 
+async def register(ports: list[int], users: int, demo_rows: int) -> list[str]:
+    """Register ``users`` users, user i on server i mod len(ports); their access tokens."""
+    clients = [
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=120,
+            limits=httpx.Limits(max_connections=50),
+        )
+        for port in ports
+    ]
+    semaphore = asyncio.Semaphore(8)
+
+    async def prepared(index: int) -> str:
+        async with semaphore:
+            return await prepare_user(clients[index % len(ports)], index, demo_rows)
+
+    try:
+        return await asyncio.gather(*(prepared(i) for i in range(users)))
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+def open_socket(port: int, token: str) -> connect:
+    return connect(
+        f"ws://127.0.0.1:{port}/ws",
+        subprotocols=["netra.v1", f"bearer.{token}"],  # type: ignore[list-item]
+        max_size=2**24,
+        open_timeout=120,
+    )
+
+
 async def user_loop(
-    ws_url: str, token: str, question: str, window: Window, stats: Stats, single: bool
+    index: int, port: int, token: str, question: str, window: Window, stats: Stats, single: bool
 ) -> None:
     """Run ``question`` back to back until the window closes; record runs sent inside it."""
-    async with connect(
-        ws_url, subprotocols=["netra.v1", f"bearer.{token}"], max_size=2**24, open_timeout=60
-    ) as ws:
+    async with open_socket(port, token) as ws:
         json.loads(await ws.recv())  # connection_established
         window.ready += 1
         if window.ready == window.users:
@@ -142,7 +132,11 @@ async def user_loop(
             await ws.send(json.dumps({"type": "start_agent", "message": question}))
             first = None
             while True:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 120))
+                try:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), window.patience))
+                except TimeoutError:
+                    stats.errors.append(f"no event for {window.patience:g} s")
+                    return
                 kind = message["type"]
                 if first is None:
                     first = time.perf_counter() - sent
@@ -158,6 +152,8 @@ async def user_loop(
                         stats.first_event.append(first)
                         stats.completion.append(time.perf_counter() - sent)
                         stats.outcomes[kind] = stats.outcomes.get(kind, 0) + 1
+                        if kind == "run_completed":
+                            stats.completed_users.add(index)
                     break
             if single and measured:
                 return
@@ -168,29 +164,35 @@ class Window:
     """When runs count: from ``opens`` (after the warm-up) until ``closes``."""
 
     users: int
+    patience: float  # seconds a user waits for a run's next event
     ready: int = 0
     opens: float = 0.0
     closes: float = float("inf")
     connected: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, object]:
-    base = f"http://127.0.0.1:{port}"
-    limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        semaphore = asyncio.Semaphore(8)
+def ms(values: list[float]) -> dict[str, float]:
+    return {f"p{q}": round(percentile(values, q) * 1000, 1) for q in (50, 95, 99)}
 
-        async def prepared(index: int) -> str:
-            async with semaphore:
-                return await prepare_user(client, index, args.demo_rows)
 
-        tokens = await asyncio.gather(*(prepared(i) for i in range(args.users)))
+def machine() -> str:
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"load average {load} at the end"
+    )
+
+
+async def measure(args: argparse.Namespace, deployment: Deployment) -> dict[str, object]:
+    ports = deployment.ports
+    tokens = await register(ports, args.users, args.demo_rows)
     stats = Stats()
-    ws_url = f"ws://127.0.0.1:{port}/ws"
-    window = Window(users=len(tokens))
+    window = Window(users=len(tokens), patience=args.event_timeout)
     users = [
-        asyncio.create_task(user_loop(ws_url, t, args.question, window, stats, args.single))
-        for t in tokens
+        asyncio.create_task(
+            user_loop(i, ports[i % len(ports)], t, args.question, window, stats, args.single)
+        )
+        for i, t in enumerate(tokens)
     ]
     await window.connected.wait()
     # Warm-up: every user runs from now on, but runs sent before the window opens are not
@@ -198,21 +200,39 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
     window.opens = time.monotonic() + args.warmup
     window.closes = window.opens + args.duration
     await asyncio.sleep(args.warmup)
-    cpu_before = proc_cpu_seconds(pid)
+    servers = [process.pid for _, process in deployment.servers]
+    workers = [process.pid for process in deployment.workers]
+    services = await deployment.service_pids()
+    cpu_before = {pid: proc_cpu_seconds(pid) for pid in servers + workers + services}
     client_before = proc_cpu_seconds(os.getpid())
     started = time.monotonic()
     if args.single:
         await asyncio.gather(*users)
     else:
         await asyncio.sleep(max(0.0, window.closes - time.monotonic()))
-    cpu = proc_cpu_seconds(pid) - cpu_before
+    cpu = {  # a PostgreSQL backend may have closed in the meantime
+        pid: proc_cpu_seconds(pid) - before
+        for pid, before in cpu_before.items()
+        if Path(f"/proc/{pid}").exists()
+    }
+    service_cpu = sum(cpu.get(pid, 0.0) for pid in services)
     client_cpu = proc_cpu_seconds(os.getpid()) - client_before
     await asyncio.gather(*users)  # the runs in flight end (not counted)
     elapsed = min(time.monotonic(), window.closes) - started
-    rss, peak = proc_memory_mib(pid)
+    memory = [proc_memory_kib(pid) for pid in servers]
     runs = len(stats.completion)
+    server_cpu = sum(cpu[pid] for pid in servers)
+    worker_cpu = sum(cpu[pid] for pid in workers)
     return {
+        "mode": args.mode,
+        "servers": len(servers),
+        "workers": len(workers),
         "users": args.users,
+        "users_with_a_completed_run": len(stats.completed_users),
+        # no error, every run completed and, with --single, every user's
+        "all_completed": not stats.errors
+        and set(stats.outcomes) <= {"run_completed"}
+        and (not args.single or len(stats.completed_users) == args.users),
         "question": args.question,
         "demo_rows": args.demo_rows,
         "runs": runs,
@@ -221,21 +241,61 @@ async def measure(args: argparse.Namespace, port: int, pid: int) -> dict[str, ob
         "elapsed_s": round(elapsed, 2),
         "runs_per_s": round(runs / elapsed, 1),
         "events_per_run": round(stats.events / max(1, runs), 1),
-        "first_event_ms": {
-            f"p{q}": round(percentile(stats.first_event, q) * 1000, 1) for q in (50, 95, 99)
-        },
-        "completion_ms": {
-            f"p{q}": round(percentile(stats.completion, q) * 1000, 1) for q in (50, 95, 99)
-        },
+        "first_event_ms": ms(stats.first_event),
+        "completion_ms": ms(stats.completion),
         "completion_mean_ms": round(statistics.fmean(stats.completion) * 1000, 1) if runs else None,
-        "server_cpu_ms_per_run": round(cpu / max(1, runs) * 1000, 2),
-        "server_cpu_busy": round(cpu / elapsed, 2),
+        "server_cpu_ms_per_run": round(server_cpu / max(1, runs) * 1000, 2),
+        "server_cpu_busy": round(server_cpu / elapsed, 2),
+        "worker_cpu_ms_per_run": round(worker_cpu / max(1, runs) * 1000, 2) if workers else None,
+        "worker_cpu_busy": round(worker_cpu / elapsed, 2) if workers else None,
         "client_cpu_busy": round(client_cpu / elapsed, 2),
-        "server_rss_mib": round(rss, 1),
-        "server_peak_rss_mib": round(peak, 1),
-        "machine": (
-            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        ),
+        # Redis and this database's PostgreSQL backends (those open at the window's start)
+        "services_cpu_ms_per_run": round(service_cpu / max(1, runs) * 1000, 2)
+        if services
+        else None,
+        "services_cpu_busy": round(service_cpu / elapsed, 2) if services else None,
+        "server_rss_mib": [round(rss / 1024, 1) for rss, _ in memory],
+        "server_peak_rss_mib": [round(peak / 1024, 1) for _, peak in memory],
+        "machine": machine(),
+    }
+
+
+async def settled_rss(pid: int, seconds: float) -> int:
+    """The server's VmRSS (KiB) after ``seconds`` with nothing asked of it."""
+    await asyncio.sleep(seconds)
+    return proc_memory_kib(pid)[0]
+
+
+async def idle(args: argparse.Namespace, deployment: Deployment) -> dict[str, object]:
+    """Open ``args.idle`` authenticated WebSockets to the first server and leave them idle."""
+    port, process = deployment.servers[0]
+    tokens = await register([port], args.idle, 0)
+    sockets: list[ClientConnection] = []
+    semaphore = asyncio.Semaphore(50)
+
+    async def opened(token: str) -> ClientConnection:
+        async with semaphore:
+            ws = await open_socket(port, token)
+            json.loads(await ws.recv())  # connection_established: authenticated, subscribed
+            return ws
+
+    # A first few sockets, closed again, so what every socket's first use loads is in "before".
+    warm = await asyncio.gather(*(opened(token) for token in tokens[:20]))
+    await asyncio.gather(*(ws.close() for ws in warm))
+    gc.collect()
+    before = await settled_rss(process.pid, args.settle)
+    sockets = await asyncio.gather(*(opened(token) for token in tokens))
+    after = await settled_rss(process.pid, args.settle)
+    await asyncio.gather(*(ws.close() for ws in sockets))
+    closed = await settled_rss(process.pid, args.settle)
+    return {
+        "mode": args.mode,
+        "idle_sockets": len(sockets),
+        "server_rss_before_mib": round(before / 1024, 1),
+        "server_rss_open_mib": round(after / 1024, 1),
+        "server_rss_closed_mib": round(closed / 1024, 1),
+        "kib_per_idle_socket": round((after - before) / len(sockets), 1),
+        "machine": machine(),
     }
 
 
@@ -243,6 +303,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    parser.add_argument("--mode", choices=["embedded", "cluster"], default="embedded")
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument(
@@ -253,22 +314,40 @@ def main() -> None:
         "--demo-rows", type=int, default=0, help="demo dataset rows per user (0: none)"
     )
     parser.add_argument("--single", action="store_true", help="one measured run per user")
-    parser.add_argument("--server-cpu", default="0", help="CPU list for taskset ('' to not pin)")
-    parser.add_argument("--client-cpu", type=int, default=1)
+    parser.add_argument(
+        "--event-timeout", type=float, default=120.0, help="seconds to wait for a next event"
+    )
+    parser.add_argument("--idle", type=int, default=0, help="N idle sockets instead of runs")
+    parser.add_argument("--settle", type=float, default=5.0, help="seconds before reading RSS")
+    parser.add_argument(
+        "--server-cpu", default="0", help="embedded: CPU list for taskset ('' to not pin)"
+    )
+    parser.add_argument("--client-cpu", type=int, default=1, help="embedded: -1 to not pin")
+    parser.add_argument("--servers", type=int, default=2, help="cluster: netra serve processes")
+    parser.add_argument("--workers", type=int, default=2, help="cluster: netra worker processes")
+    parser.add_argument("--worker-concurrency", type=int, default=10, help="cluster: per worker")
+    parser.add_argument(
+        "--db-connections", type=int, default=20, help="cluster: NETRA_DB_MAX_CONNECTIONS"
+    )
     args = parser.parse_args()
-    if args.client_cpu >= 0 and hasattr(os, "sched_setaffinity"):
+    if args.mode == "embedded" and args.client_cpu >= 0 and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.client_cpu})
-    port = free_port()
     with tempfile.TemporaryDirectory(
         prefix="netra-bench-", dir=os.environ.get("BENCH_DIR")
     ) as folder:
-        server = start_server(Path(folder), port, args.server_cpu or None)
-        try:
-            result = asyncio.run(measure(args, port, server.pid))
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        data_dir = Path(folder)
+        deployment: AbstractContextManager[Deployment] = (
+            embedded(data_dir, args.server_cpu or None)
+            if args.mode == "embedded"
+            else cluster(
+                data_dir, args.servers, args.workers, args.worker_concurrency, args.db_connections
+            )
+        )
+        with deployment as started:
+            result = asyncio.run(idle(args, started) if args.idle else measure(args, started))
     print(json.dumps(result, indent=2))
+    if result.get("all_completed") is False:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".netra")
     database_url: str = ""  # empty: SQLite file in data_dir
     redis_url: str | None = None  # unset: in-process bus and queue
+    db_max_connections: int = Field(30, ge=1)  # PostgreSQL connections per process, at most
     jwt_secret: SecretStr | None = None  # unset outside production: generated in data_dir
 
     host: str = "127.0.0.1"

@@ -41,7 +41,7 @@ async def open_resources(
         executes = settings.serve_executes
         if executes is None:
             executes = settings.redis_url is None
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, max_connections=settings.db_max_connections)
     bus = create_bus(settings.redis_url)
     await bus.start()
     limits = Limits(  # in the order of the fields

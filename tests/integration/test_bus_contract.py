@@ -53,7 +53,7 @@ async def test_no_event_crosses_to_another_user(bus):
         assert (await _next(alice_sub)).body == "for-alice"
         assert (await _next(bob_sub)).body == "for-bob"
         await asyncio.sleep(0.1)
-        assert alice_sub._queue.empty() and bob_sub._queue.empty()
+        assert not alice_sub._items and not bob_sub._items
 
 
 async def test_after_unsubscribing_nothing_more_arrives(bus):
@@ -62,7 +62,7 @@ async def test_after_unsubscribing_nothing_more_arrives(bus):
         await _settle(bus)
     await bus.publish(user, Delivery("run_started", "late", "r", 1))
     await asyncio.sleep(0.1)
-    assert subscription._queue.empty()
+    assert not subscription._items
 
 
 async def test_control_notices_travel_like_events(bus):

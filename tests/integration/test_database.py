@@ -70,3 +70,22 @@ async def test_sqlite_wal_is_checkpointed_off_the_commit_path(migrated_url, db_k
     finally:
         await database.write(lambda conn: conn.execute(text("DROP TABLE filler")))
         await database.dispose()
+
+
+async def test_postgresql_connections_stay_within_the_configured_maximum(migrated_url, db_kind):
+    if db_kind != "postgresql":
+        pytest.skip("a PostgreSQL connection pool: not on SQLite")
+    database = Database(migrated_url, max_connections=2)
+    held: set[int] = set()
+    try:
+
+        def read(conn):
+            held.add(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar())
+            conn.exec_driver_sql("SELECT pg_sleep(0.2)")
+
+        started = asyncio.get_running_loop().time()
+        await asyncio.gather(*(database.read(read) for _ in range(4)))
+        assert len(held) == 2  # four reads, two connections: two of them waited
+        assert asyncio.get_running_loop().time() - started >= 0.4
+    finally:
+        await database.dispose()

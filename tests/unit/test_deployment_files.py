@@ -16,7 +16,6 @@ import yaml
 
 from netra.cli import main
 from netra.config import Settings, load_settings
-from netra.db.engine import PG_MAX_OVERFLOW, PG_POOL_SIZE
 
 ROOT = Path(__file__).resolve().parents[2]
 RESERVED_CONNECTIONS = 3  # PostgreSQL's superuser_reserved_connections default
@@ -84,7 +83,10 @@ def test_postgresql_accepts_every_pooled_connection(services: dict[str, Any]) ->
     settings = dict(part.split("=", 1) for part in command if "=" in part)
     processes = sum(services[name]["deploy"]["replicas"] for name in ("serve", "worker"))
     processes += 1  # `netra migrate`, which may overlap the first starts
-    needed = processes * (PG_POOL_SIZE + PG_MAX_OVERFLOW) + RESERVED_CONNECTIONS
+    pool = int(netra_env(services["serve"]).get("NETRA_DB_MAX_CONNECTIONS", 0)) or (
+        Settings.model_fields["db_max_connections"].default
+    )
+    needed = processes * pool + RESERVED_CONNECTIONS
     assert int(settings["max_connections"]) >= needed
 
 

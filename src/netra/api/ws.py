@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, deque
+from collections import Counter
 
 import structlog
 from fastapi import APIRouter, WebSocket
@@ -167,7 +167,7 @@ class Connection:
         self.id = f"conn-{new_id()}"
         self.following: dict[str, int] = {}  # run_id -> last seq sent
         self._opened_at = utc_now()
-        self._ended: deque[str] = deque()
+        self._ended: list[str] = []  # lists, not deques: an idle socket holds them empty
         self._runs_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
         self._closed = asyncio.Event()
@@ -175,7 +175,8 @@ class Connection:
         self._rate = settings.ws_messages_per_second
         self._tokens = self._rate * BURST_SECONDS
         self._refilled = time.monotonic()
-        self._rejections: deque[float] = deque()
+        self._rejections: list[float] = []
+        self._expiring: asyncio.Task[None] | None = None
         self._refused: Counter[str] = Counter()  # error code -> messages refused
         self._log = log.bind(connection_id=self.id, user_id=principal.user_id)
 
@@ -203,15 +204,19 @@ class Connection:
                     )
                 )
             )
+            # A timer, not a task: an idle socket holds less (docs/benchmarks.md).
+            expiry = asyncio.get_running_loop().call_later(
+                max(0.0, self.principal.expires_at - time.time()), self._expire
+            )
             tasks = [
                 asyncio.create_task(self._read()),
                 asyncio.create_task(self._pump(subscription)),
-                asyncio.create_task(self._expire()),
                 asyncio.create_task(self._closed.wait()),
             ]
             try:
                 await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             finally:
+                expiry.cancel()
                 for task in tasks:
                     task.cancel()
                 results = await asyncio.gather(*tasks, return_exceptions=True)
@@ -240,9 +245,8 @@ class Connection:
                 return
             await self.websocket.send_text(text)
 
-    async def _expire(self) -> None:
-        await asyncio.sleep(max(0.0, self.principal.expires_at - time.time()))
-        await self.close(CLOSE_UNAUTHORIZED, "access token expired")
+    def _expire(self) -> None:
+        self._expiring = asyncio.create_task(self.close(CLOSE_UNAUTHORIZED, "access token expired"))
 
     # --- client messages ---------------------------------------------------------------
 
@@ -317,7 +321,7 @@ class Connection:
         now = time.monotonic()
         self._rejections.append(now)
         while self._rejections and self._rejections[0] < now - ABUSE_WINDOW_S:
-            self._rejections.popleft()
+            self._rejections.pop(0)
         if len(self._rejections) > ABUSE_REJECTIONS:
             if not self._closed.is_set():
                 self._log.warning("ws.closed_for_abuse")
@@ -391,4 +395,4 @@ class Connection:
         if kind in TERMINAL_TYPES:  # keep a few ended runs to recognise late duplicates
             self._ended.append(run_id)
             if len(self._ended) > ENDED_RUNS_KEPT:
-                self.following.pop(self._ended.popleft(), None)
+                self.following.pop(self._ended.pop(0), None)

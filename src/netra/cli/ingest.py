@@ -21,7 +21,7 @@ async def ingest(settings: Settings, file: Path, email: str, name: str | None) -
     if not file.is_file():
         print(f"netra ingest: no such file: {file}", file=sys.stderr)
         return 2
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, max_connections=settings.db_max_connections)
     try:
         user_id = await db.read(lambda conn: users.id_by_email(conn, email.strip().lower()))
         if user_id is None:

@@ -56,14 +56,11 @@ BATCH_MAX = 128
 BATCH_MAX_WITH_URGENT = 32  # background units that may share a batch with urgent ones
 _Runner = Callable[[Connection, "list[_Pending]"], None]
 SQLITE_READERS = 3
-# PostgreSQL connections of one process (server or worker) at most: size max_connections
-# for every process (docs/deployment.md, "Sizing").
-PG_POOL_SIZE = 10
-PG_MAX_OVERFLOW = 20
 CHECKPOINT_INTERVAL_S = 1.0
 PG_CONNECT_TIMEOUT_S = 2.0
 PG_STATEMENT_TIMEOUT_S = 3.0
 PG_POOL_TIMEOUT_S = 3.0
+PG_POOL_KEPT = 10  # PostgreSQL connections kept open; up to ``max_connections`` in all
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +96,8 @@ class _Pending:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, max_connections: int = 30) -> None:
+        """``max_connections``: this process's PostgreSQL connections at most (not SQLite)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._urgent: deque[_Pending] = deque()
@@ -120,10 +118,11 @@ class Database:
             self._write_thread = ThreadPoolExecutor(1, thread_name_prefix="db-write")
             self._read_threads = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="db-read")
         else:
+            kept = min(PG_POOL_KEPT, max_connections)
             self._async = create_async_engine(
                 url,
-                pool_size=PG_POOL_SIZE,
-                max_overflow=PG_MAX_OVERFLOW,
+                pool_size=kept,
+                max_overflow=max_connections - kept,
                 pool_pre_ping=True,
                 pool_timeout=PG_POOL_TIMEOUT_S,
                 connect_args={

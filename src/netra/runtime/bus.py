@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -47,21 +48,36 @@ class Delivery:
 
 
 class Subscription:
-    """A bounded inbox of one user's deliveries for one connection."""
+    """A bounded inbox of one user's deliveries for one connection, read by one reader.
+
+    A deque and a future, not an ``asyncio.Queue`` (three deques): every idle socket holds
+    one (docs/benchmarks.md).
+    """
+
+    __slots__ = ("_items", "_waiter", "overflowed", "user_id")
 
     def __init__(self, user_id: str) -> None:
         self.user_id = user_id
-        self._queue: asyncio.Queue[Delivery] = asyncio.Queue(SUBSCRIPTION_BUFFER)
         self.overflowed = False
+        self._items: deque[Delivery] = deque()
+        self._waiter: asyncio.Future[None] | None = None
 
     def put(self, delivery: Delivery) -> None:
-        try:
-            self._queue.put_nowait(delivery)
-        except asyncio.QueueFull:
+        if len(self._items) >= SUBSCRIPTION_BUFFER:
             self.overflowed = True  # the reader closes the connection; the client replays
+            return
+        self._items.append(delivery)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     async def get(self) -> Delivery:
-        return await self._queue.get()
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
 
 
 class Bus(Protocol):
