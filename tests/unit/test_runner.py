@@ -4,6 +4,7 @@ limits, cancel before the claim, resume, failure, and exactly one terminal event
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,12 @@ async def test_a_run_executing_elsewhere_is_cancelled_once(tmp_path: Path, db: D
     user_id = await add_user(db)
     gate = Gate()
     executing = world.runner(tmp_path, {"reporting": gate})
-    run = await executing.start(user_id, "hello")
+    async with world.bus.subscribe(user_id) as published:  # events are published once stored
+        run = await executing.start(user_id, "hello")
+        while (delivery := await published.get()).type != "agent_started" or (
+            json.loads(delivery.body)["data"] != {"agent": "reporting"}
+        ):
+            pass  # until reporting's start is stored: none of the run's writes is in flight
     await gate.entered.wait()
     elsewhere = world.runner(tmp_path)  # another process: the run is not in its queue
 
