@@ -194,10 +194,15 @@ def over_periods(
     return window, period_before(window), found.span()
 
 
-def period_before(window: Window) -> Window:
+def period_before(window: Window, unit: str = "") -> Window:
     """The period just before ``window``: the previous calendar month of a calendar month,
-    else as many days just before it."""
+    else as many days just before it; the 7 days before it when ``unit`` is ``week`` (the
+    week before June)."""
     start, end = window.start, window.end
+    if unit == "week" and window.days != 7:
+        return Window(
+            start=start - timedelta(days=7), end=start - timedelta(days=1), words="the week before"
+        )
     if start.day == 1 and (start.year, start.month) == (end.year, end.month):
         before_end = start - timedelta(days=1)
         return Window(start=before_end.replace(day=1), end=before_end, words="the month before")
