@@ -471,6 +471,16 @@ async def test_an_explanation_names_a_mirrored_split_once(start: Any) -> None:
             rf"You spent \*\*{MONEY}\*\* in May 1-31 \(last month\)\. The top 3 by model: "
             rf"\*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\)\.",
         ),
+        (  # a time grouping's leader in words, shares without their 100% total
+            "spend per day last week",
+            rf"You spent \*\*{MONEY}\*\* in Jun 23-29 \(last week\)\. By day, the highest is "
+            rf"\*\*Jun \d+\*\* \({MONEY}\)\.",
+        ),
+        (
+            "share of spend by model",
+            r"Share of spend over the whole period \(2025-05-20 to 2025-06-30\)\. By model, the "
+            r"highest is \*\*[^*]+\*\* \([\d.]+%\)\.",
+        ),
         (
             "who are our top users",
             rf"You spent \*\*{MONEY}\*\* over the whole period \(2025-05-20 to 2025-06-30\)\. "

@@ -132,6 +132,8 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         return f"{scope[:1].upper()}{scope[1:]}: {each}."
     if plan.measure == "spend":
         return f"You spent **{total}**{where}.{_leaders(result)}"
+    if plan.measure == "share" and plan.group_by:  # the shares add up to 100%: no total
+        return f"{_measure_words(plan).capitalize()}{where}.{_leaders(result)}"
     return f"{_measure_words(plan).capitalize()}{where}: **{total}**.{_leaders(result)}"
 
 
@@ -146,7 +148,7 @@ def _leaders(result: PlanResult) -> str:
     lowest = plan.order == "asc"
     if plan.top:
         listed = ", ".join(
-            f"**{_cell('key', key)}** ({formatted(plan.measure, value)})"
+            f"**{_key(by, key)}** ({formatted(plan.measure, value)})"
             for key, value in values[: plan.top]
         )
         return (
@@ -154,7 +156,16 @@ def _leaders(result: PlanResult) -> str:
         )
     key, value = (min if lowest else max)(values, key=lambda item: float(item[1]))
     most = "lowest" if lowest else "highest"
-    return f" By {by}, the {most} is **{_cell('key', key)}** ({formatted(plan.measure, value)})."
+    return f" By {by}, the {most} is **{_key(by, key)}** ({formatted(plan.measure, value)})."
+
+
+def _key(by: str, key: object) -> str:
+    """A group's key in words: ``Jun 25``, ``the week of Jun 23``, ``Jun 2025``."""
+    if not isinstance(key, date):
+        return _cell("key", key)
+    if by == "month":
+        return f"{key:%b %Y}"
+    return f"{'the week of ' if by == 'week' else ''}{key:%b} {key.day}"
 
 
 def _measure_words(plan: QuestionPlan) -> str:

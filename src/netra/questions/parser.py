@@ -118,6 +118,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\brecommend|\bhow (can|could|do|should) (we|i) (save|reduce|cut|lower|spend less)|"
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
             r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
+            r"\bhow much (can|could|would|will) (we|i) save\b|"
             r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend"
         ),
     ),
@@ -510,6 +511,14 @@ def _follow_up(
         update |= {"operation": "explain", "group_by": None, "top": None}
     elif operation and operation != previous.operation:
         update["operation"] = operation
+    elif previous.operation == "explain" and group_by:  # "why?", then "by feature": the
+        # change by feature, the window against the period before it (no window: the total)
+        scope = update.get("window", previous.window)
+        if isinstance(scope, Window):
+            before = period_before(scope)
+            update |= {"operation": "compare", "versus_window": before, "top": None}
+        else:
+            update["operation"] = "measure"
     return previous.model_copy(update=update)
 
 

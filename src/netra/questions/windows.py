@@ -84,7 +84,8 @@ _PATTERNS: Final = [
         "month",
         re.compile(
             r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than)"
-            r"\s+(?P<mm>may)|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
+            r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+            r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
             r"november|december))(?:\s+(?P<my>(?:19|20)\d\d))?\b(?!\s+[0-3]?\d)"
         ),
@@ -207,7 +208,9 @@ def period_before(window: Window, unit: str = "") -> Window:
         before_end = start - timedelta(days=1)
         return Window(start=before_end.replace(day=1), end=before_end, words="the month before")
     length = timedelta(days=window.days)
-    words = "the week before" if window.days == 7 else f"the {window.days} days before"
+    words = {1: "the day before", 7: "the week before"}.get(
+        window.days, f"the {window.days} days before"
+    )
     return Window(start=start - length, end=start - timedelta(days=1), words=words)
 
 

@@ -273,3 +273,27 @@ def test_measures_joined_by_versus_are_each_answered(vocabulary: Vocabulary) -> 
 )
 def test_a_window_echoes_the_question_only_when_it_says_more(words: str, said: str) -> None:
     assert Window(start=date(2025, 6, 1), end=date(2025, 6, 7), words=words).describe() == said
+
+
+def test_a_grouping_after_why_is_the_change_by_that_dimension(vocabulary: Vocabulary) -> None:
+    why = parse("why did spend go up last week?", vocabulary, today=TODAY)
+    by = parse("break it down by feature", vocabulary, previous=why, today=TODAY)
+    assert (by.operation, by.group_by) == ("compare", "feature")
+    assert _days(by.window) == _days(LAST_WEEK)
+    assert _days(by.versus_window) == (date(2025, 6, 16), date(2025, 6, 22))
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "window"),
+    [
+        ("how much did anthropic cost us in jun", "measure", JUNE),  # a month's abbreviation
+        ("how much could we save with prompt caching", "recommend", None),
+    ],
+)
+def test_short_words_a_new_user_writes(
+    vocabulary: Vocabulary, question: str, operation: str, window: Window | None
+) -> None:
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.operation, _days(plan.window)) == (operation, _days(window))
+    if operation == "recommend":
+        assert plan.kinds == ("prompt_caching",)
