@@ -517,3 +517,15 @@ async def test_tool_events_carry_a_bounded_summary_of_wide_results(start: Any) -
     rows = results["answer_question"]["rows"]
     assert run.state.result is not None
     assert rows["items"] == len(run.state.result.rows) > 5 and len(rows["first"]) == 5
+
+
+async def test_savings_of_one_kind_lead_with_that_kind(start: Any) -> None:
+    run = await start("how much could we save with prompt caching")
+    for name in run.state.plan:
+        await run.agent(name)
+    assert run.state.question.kinds == ("prompt_caching",)
+    assert re.fullmatch(
+        r"For the traffic over the whole period \(2025-05-20 to 2025-06-30\), you can save with "
+        rf"prompt caching: about \*\*{MONEY} a month\*\*\.",
+        (run.state.answer or "").split("\n")[0],
+    ), run.state.answer

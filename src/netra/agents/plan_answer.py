@@ -319,6 +319,13 @@ def _what_if(result: PlanResult, summary: DatasetSummary) -> str:
 def _recommend(result: PlanResult, summary: DatasetSummary) -> str:
     plan = result.plan
     where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    if plan.kinds:  # the kinds asked about, each alone
+        each = "; ".join(
+            f"{RECOMMENDATION_WORDS.get(kind, kind)}: about "
+            f"**{formatted('saving', _value(result, kind) or 0.0)} a month**"
+            for kind in plan.kinds
+        )
+        return f"For the traffic{where}, you can save with {each}."
     total = _value(result, "total_monthly_saving")
     return f"For the traffic{where}, you can save about **{formatted('saving', total)} a month**."
 
