@@ -471,6 +471,11 @@ async def test_an_explanation_names_a_mirrored_split_once(start: Any) -> None:
             rf"You spent \*\*{MONEY}\*\* in May 1-31 \(last month\)\. The top 3 by model: "
             rf"\*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\)\.",
         ),
+        (
+            "which day was the most expensive",
+            rf"\*\*Jun 25\*\* has the highest spend over the whole period \(2025-05-20 to "
+            rf"2025-06-30\): \*\*{MONEY}\*\* \(all together: {MONEY}\)\.",
+        ),
         (  # a time grouping's leader in words, shares without their 100% total
             "spend per day last week",
             rf"You spent \*\*{MONEY}\*\* in Jun 23-29 \(last week\)\. By day, the highest is "

@@ -120,7 +120,8 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         most = "lowest" if plan.order == "asc" else "highest"
         words = _measure_words(plan)
         return (
-            f"**{_md(key)}** has the {most} {words}{where}: **{formatted(plan.measure, value)}**"
+            f"**{_key(plan.group_by or '', key)}** has the {most} {words}{where}: "
+            f"**{formatted(plan.measure, value)}**"
             + (f" (all together: {total})." if plan.measure == "spend" else ".")
         )
     if len(result.headline) > 1:  # several measures asked for: each one

@@ -58,6 +58,9 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "week": "week", "weeks": "week", "weekly": "week",
     "month": "month", "months": "month", "monthly": "month",
 }  # fmt: skip
+_MOST: Final = frozenset(
+    "most least biggest largest highest lowest cheapest expensive priciest costliest".split()
+)
 _TRIGGERS: Final = frozenset(
     "by per each every which what top across whose most biggest largest highest cheapest least"
     " lowest between".split()
@@ -412,6 +415,8 @@ def _grouping(
             if token in ("daily", "weekly", "monthly") or before & {"by", "per", "each", "every"}:
                 if operation != "what_if":
                     group = group or candidate
+            elif tokens[position - 1 : position] in (["which"], ["what"]) and _MOST & set(tokens):
+                group, singular = group or candidate, True  # "which day cost the most"
             continue
         plural = (token.endswith("s") and token != "status") or token in ("who", "people")
         if plural or before & _TRIGGERS:

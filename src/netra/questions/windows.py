@@ -83,7 +83,8 @@ _PATTERNS: Final = [
     (
         "month",
         re.compile(
-            r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than)"
+            r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than|"
+            r"compare)"
             r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
             r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
@@ -105,13 +106,15 @@ def find_windows(
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
-            span = match.span()
+            # a month after a word that only tells "may" the month from "may" the verb: the
+            # word stays the question's ("june vs may" keeps its "vs")
+            span = (match.start("mm"), match.end()) if match.groupdict().get("mm") else match.span()
             if any(span[0] < end and start < span[1] for start, end in taken):
                 continue
             window = _window(kind, match, reference, found)
             if window is None:
                 continue
-            words = match.group(0).strip()
+            words = text[span[0] : span[1]].strip()
             relative = kind in ("last_n", "named")
             found.append(
                 (

@@ -297,3 +297,24 @@ def test_short_words_a_new_user_writes(
     assert (plan.operation, _days(plan.window)) == (operation, _days(window))
     if operation == "recommend":
         assert plan.kinds == ("prompt_caching",)
+
+
+@pytest.mark.parametrize(
+    ("question", "window", "versus"),
+    [
+        ("spend on gpt 4.1 in june vs may", JUNE, MAY),  # "vs" before a month still compares
+        ("compare may and june", MAY, JUNE),
+    ],
+)
+def test_two_months_are_compared(
+    vocabulary: Vocabulary, question: str, window: Window, versus: Window
+) -> None:
+    plan = parse(question, vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert (_days(plan.window), _days(plan.versus_window)) == (_days(window), _days(versus))
+
+
+def test_which_day_cost_the_most_is_the_top_day(vocabulary: Vocabulary) -> None:
+    plan = parse("which day was the most expensive", vocabulary, today=TODAY)
+    assert (plan.group_by, plan.top, plan.order) == ("day", 1, "desc")
+    assert parse("what day is it", vocabulary, today=TODAY).operation == "unknown"
