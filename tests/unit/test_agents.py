@@ -407,6 +407,10 @@ NUMBER = r"[\d,]+"
         ("how much did we spend in may?", rf"You spent \*\*{MONEY}\*\* in May 1-31\."),
         ("how many requests on june 1", rf"Requests on Jun 1: \*\*{NUMBER}\*\*\."),
         (
+            "how many failed requests last week",
+            rf"Requests with status error in Jun 23-29 \(last week\): \*\*{NUMBER}\*\*\.",
+        ),
+        (
             "how much did we spend yesterday?",
             rf"You spent \*\*{MONEY}\*\* on Jun 29 \(yesterday\)\.",
         ),

@@ -80,8 +80,10 @@ def filters_words(filters: Filters, *, listed: bool = True) -> str:
 
 
 def _on(filters: Filters) -> str:
-    described = filters_words(filters)
-    return f" on {described}" if described else ""
+    """`` on feature agent``; a status reads `` with status error``."""
+    described = filters_words(filters.model_copy(update={"status": ()}))
+    status = " and ".join(_md(value) for value in filters.status)
+    return (f" on {described}" if described else "") + (f" with status {status}" if status else "")
 
 
 def plan_answer(result: PlanResult, summary: DatasetSummary, anomalies: list[AnomalousDay]) -> str:
