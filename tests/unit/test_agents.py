@@ -4,6 +4,7 @@ on SQLite and the in-process bus; what it writes into RunState and what it strea
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -178,7 +179,10 @@ async def test_reporting_leads_with_the_figure_asked_for(start: Any) -> None:
     result = run.state.result
     assert result is not None and result.headline[0].value
     lead = (run.state.answer or "").split("\n")[0]
-    assert lead.startswith(f"You spent **{usd(result.headline[0].value)}** on claude-")
+    assert lead.startswith(  # the user said "Claude": the models named as a group, then listed
+        f"You spent **{usd(result.headline[0].value)}** on the Claude models (3: "
+        "claude-3-5-sonnet-20241022, claude-sonnet-4-20250514, claude-sonnet-4-5) in"
+    )
     assert lead.endswith("in Jun 23-29 (last week).")
     report = run.state.report
     assert report is not None and report.intent == "measure"
@@ -378,3 +382,159 @@ async def test_reporting_keeps_the_templated_answer_when_the_model_invents_a_fig
         "Kept the templated answer: the language model's answer has figures not in the "
         "result: 987,654.32."
     )
+
+
+async def _ran(start: Any, question: str) -> Any:
+    """The run of a data question, its triage, data and reporting agents done."""
+    run = await start(question)
+    for name in ("triage", "data", "reporting"):
+        await run.agent(name)
+    return run
+
+
+async def _answered(start: Any, question: str) -> str:
+    return (await _ran(start, question)).state.answer or ""
+
+
+MONEY = r"\$[\d,]+(\.\d+)?"
+NUMBER = r"[\d,]+"
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [  # the user's words are echoed only when they say more than the dates
+        ("How much did we spend on June 25?", rf"You spent \*\*{MONEY}\*\* on Jun 25\."),
+        ("how much did we spend in may?", rf"You spent \*\*{MONEY}\*\* in May 1-31\."),
+        ("how many requests on june 1", rf"Requests on Jun 1: \*\*{NUMBER}\*\*\."),
+        (
+            "how many failed requests last week",
+            rf"Requests with status error in Jun 23-29 \(last week\): \*\*{NUMBER}\*\*\.",
+        ),
+        (
+            "how much did we spend yesterday?",
+            rf"You spent \*\*{MONEY}\*\* on Jun 29 \(yesterday\)\.",
+        ),
+    ],
+)
+async def test_the_window_is_said_once_in_the_answer(start: Any, question: str, lead: str) -> None:
+    answer = await _answered(start, question)
+    assert re.fullmatch(lead, answer.split("\n")[0]), answer
+
+
+async def test_an_explanation_names_a_mirrored_split_once(start: Any) -> None:
+    run = await _ran(start, "why did spend go up last week?")
+    answer, result = run.state.answer or "", run.state.result
+    assert result is not None
+    # project matches feature one to one in the demo: its rows would repeat feature's
+    assert {row[0] for row in result.rows} >= {"feature", "model", "api_key"}
+    assert "project" not in {row[0] for row in result.rows}
+    assert "_project matches feature one to one in these requests" in answer
+    # a value that changed exactly as one already named is said with it
+    named = answer.split("The change came mostly from ")[1].split(".\n")[0]
+    drivers = re.findall(r"(?:^|, )([a-z ]+) \*\*([^*]+)\*\* \(([^)]*)\)", named)
+    changes = [(row[2], row[3]) for row in result.rows]
+    assert len(drivers) == 3
+    for dimension, value, said in drivers:
+        row = next(r for r in result.rows if (r[0], r[1]) == (dimension.replace(" ", "_"), value))
+        twins = [r for r in result.rows if (r[2], r[3]) == (row[2], row[3]) and r is not row]
+        assert changes.count((row[2], row[3])) == 1 + len(twins)
+        for twin in twins:
+            assert f"{str(twin[0]).replace('_', ' ')} **{twin[1]}**" in said
+
+
+@pytest.mark.parametrize(
+    ("question", "lead"),
+    [
+        (
+            "what if we used batch for summarize",
+            r"Sending the traffic on feature summarize over the whole period \(2025-05-20 to "
+            rf"2025-06-30\) through a batch API would save about \*\*{MONEY} a month\*\*\.",
+        ),
+        (  # what both sides share is said once
+            "compare openai vs anthropic",
+            rf"Spend over the whole period \(2025-05-20 to 2025-06-30\): \*\*{MONEY}\*\* on openai "
+            rf"against \*\*{MONEY}\*\* on anthropic: \*\*{MONEY}\*\* (more|less)\.",
+        ),
+        (
+            "compare last week to the week before",
+            rf"Spend: \*\*{MONEY}\*\* in Jun 23-29 \(last week\) against \*\*{MONEY}\*\* in "
+            rf"Jun 16-22 \(the week before\): \*\*{MONEY}\*\* (more|less)\.",
+        ),
+        (
+            "input vs output tokens",
+            r"Over the whole period \(2025-05-20 to 2025-06-30\): "
+            rf"input tokens: \*\*{NUMBER}\*\*; output tokens: \*\*{NUMBER}\*\*\.",
+        ),
+        (
+            "which team spends the most",
+            rf"\*\*ops-agent\*\* has the highest spend over the whole period .*: \*\*{MONEY}\*\* "
+            rf"\(all together: {MONEY}\)\.",
+        ),
+        (
+            "top 3 models by spend last month",
+            rf"You spent \*\*{MONEY}\*\* in May 1-31 \(last month\)\. The top 3 by model: "
+            rf"\*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\), \*\*[^*]+\*\* \({MONEY}\)\.",
+        ),
+        (
+            "which day was the most expensive",
+            rf"\*\*Jun 25\*\* has the highest spend over the whole period \(2025-05-20 to "
+            rf"2025-06-30\): \*\*{MONEY}\*\* \(all together: {MONEY}\)\.",
+        ),
+        (  # a time grouping's leader in words, shares without their 100% total
+            "spend per day last week",
+            rf"You spent \*\*{MONEY}\*\* in Jun 23-29 \(last week\)\. By day, the highest is "
+            rf"\*\*Jun \d+\*\* \({MONEY}\)\.",
+        ),
+        (
+            "share of spend by model",
+            r"Share of spend over the whole period \(2025-05-20 to 2025-06-30\)\. By model, the "
+            r"highest is \*\*[^*]+\*\* \([\d.]+%\)\.",
+        ),
+        (
+            "who are our top users",
+            rf"You spent \*\*{MONEY}\*\* over the whole period \(2025-05-20 to 2025-06-30\)\. "
+            rf"By user, the highest is \*\*u\d+\*\* \({MONEY}\)\.",
+        ),
+    ],
+)
+async def test_the_lead_answers_what_was_asked(start: Any, question: str, lead: str) -> None:
+    answer = await _answered(start, question)
+    assert re.fullmatch(lead, answer.split("\n")[0]), answer
+    if "team" in question:
+        assert '_the data has no team field: "team" is read as project._' in answer
+
+
+async def test_tool_events_carry_a_bounded_summary_of_wide_results(start: Any) -> None:
+    run = await _ran(start, "What did we spend per user last week?")
+    results = {
+        e["data"]["tool"]: e["data"]["result"]
+        for e in await run.events()
+        if e["type"] == "tool_completed"
+    }
+
+    def lists(value: Any) -> list[list[Any]]:
+        if isinstance(value, dict):
+            return [found for item in value.values() for found in lists(item)]
+        if isinstance(value, list):
+            return [value, *(found for item in value for found in lists(item))]
+        return []
+
+    assert all(len(found) <= 5 for result in results.values() for found in lists(result))
+    # the demo's users: 5 named, then counted; the full result stays in the run's state
+    users = dict(results["read_vocabulary"]["values"]["first"])["user"]
+    assert users["items"] > 5 and len(users["first"]) == 5
+    rows = results["answer_question"]["rows"]
+    assert run.state.result is not None
+    assert rows["items"] == len(run.state.result.rows) > 5 and len(rows["first"]) == 5
+
+
+async def test_savings_of_one_kind_lead_with_that_kind(start: Any) -> None:
+    run = await start("how much could we save with prompt caching")
+    for name in run.state.plan:
+        await run.agent(name)
+    assert run.state.question.kinds == ("prompt_caching",)
+    assert re.fullmatch(
+        r"For the traffic over the whole period \(2025-05-20 to 2025-06-30\), you can save with "
+        rf"prompt caching: about \*\*{MONEY} a month\*\*\.",
+        (run.state.answer or "").split("\n")[0],
+    ), run.state.answer

@@ -3,8 +3,9 @@
 A plan of ``measure``, ``compare``, ``explain``, ``anomalies``, ``forecast`` or ``what_if``
 runs through ``answer_question`` (the plan executed with DuckDB). A ``recommend`` plan
 runs the analyses the optimization agent prices savings from (breakdowns, anomalies,
-latency) and, when the question is scoped (a filter or a window), the plan too, for the
-savings of that scope. A question about change over time also gets the anomalous days.
+latency) and, when the question is scoped (a filter, a window or the kinds of saving asked
+about), the plan too, for the savings of that scope. A question about change over time also
+gets the anomalous days.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Data:
             f"The dataset has {summary.rows:,} rows over {summary.period_days:.1f} days "
             f"({start} to {end}); computing {question.describe()}.",
         )
-        scoped = bool(question.filters.items() or question.window)
+        scoped = bool(question.filters.items() or question.window or question.kinds)
         if question.operation != "recommend" or scoped:
             state.result = await ctx.call(self.name, questions.answer_question, plan=question)
         over_time = question.group_by in ("day", "week", "month")

@@ -16,7 +16,8 @@ from netra.agents.answers import _md
 from netra.agents.money import amount, count, percent
 from netra.analytics.result import DatasetSummary
 from netra.clock import rfc3339
-from netra.questions.plan import MEASURE_WORDS, Filters, QuestionPlan, Window
+from netra.questions.names import parts
+from netra.questions.plan import MEASURE_WORDS, RECOMMENDATION_WORDS, Filters, QuestionPlan, Window
 from netra.questions.result import AnomalousDay, PlanResult
 from netra.runtime.report import Chart, Period, Report, Table, Totals
 
@@ -25,7 +26,9 @@ DRIVERS: Final = 3
 _MONEY: Final = {"spend", "error_spend", "cost_per_request", "forecast", "daily_run_rate"}
 _RATES: Final = {"share", "error_rate", "cache_read_share"}
 _TIME_GROUPS: Final = {"day", "week", "month"}
-_DRIVER_DIMENSIONS: Final = ("model", "feature", "user", "project")
+_DRIVER_DIMENSIONS: Final = ("model", "feature", "user", "project", "api_key")
+GROUPED_VALUES: Final = 3
+_PLURALS: Final = {"status": "statuses", "api_key": "api keys"}
 
 
 def formatted(kind: str, value: object) -> str:
@@ -51,9 +54,36 @@ def window_words(window: Window | None, summary: DatasetSummary) -> str:
     return f"over the whole period ({start} to {end})"
 
 
+def filters_words(filters: Filters, *, listed: bool = True) -> str:
+    """``Filters.describe`` for a reader: three or more values of one dimension are named
+    as a group, then listed (``the Claude models (3: a, b, c)``); ``listed=False`` leaves
+    the list out (a table's column)."""
+    described = []
+    for name, values in filters.items():
+        label = "" if name in ("model", "provider") else f"{name.replace('_', ' ')} "
+        if len(values) < GROUPED_VALUES:
+            described.append(label + " and ".join(_md(value) for value in values))
+            continue
+        families = {parts(value)[0] for value in values if parts(value)}
+        family = families.pop() if len(families) == 1 and name == "model" else ""
+        if family:
+            group = f"the {family.upper() if len(family) <= 3 else family.capitalize()} models"
+        else:
+            group = f"{len(values)} {_PLURALS.get(name, name.replace('_', ' ') + 's')}"
+        listing = ", ".join(_md(value) for value in values)
+        described.append(
+            f"{group} ({len(values) if family else ''}{': ' if family else ''}{listing})"
+            if listed
+            else group
+        )
+    return ", ".join(described)
+
+
 def _on(filters: Filters) -> str:
-    described = filters.describe()
-    return f" on {_md(described)}" if described else ""
+    """`` on feature agent``; a status reads `` with status error``."""
+    described = filters_words(filters.model_copy(update={"status": ()}))
+    status = " and ".join(_md(value) for value in filters.status)
+    return (f" on {described}" if described else "") + (f" with status {status}" if status else "")
 
 
 def plan_answer(result: PlanResult, summary: DatasetSummary, anomalies: list[AnomalousDay]) -> str:
@@ -69,7 +99,7 @@ def plan_answer(result: PlanResult, summary: DatasetSummary, anomalies: list[Ano
     if days and plan.operation in ("explain", "compare", "measure"):
         listed = ", ".join(f"{day.day:%b} {day.day.day} ({amount(day.spend)})" for day in days)
         parts.append(f"Anomalous days of spend in this window (above the usual range): {listed}.")
-    parts += [f"_{_md(note)}._" for note in result.notes]
+    parts += [f"_{_md(note)}._" for note in (*plan.readings, *result.notes)]
     if summary.unpriced_requests:
         names = ", ".join(_md(name) for name in summary.unpriced_models)
         parts.append(
@@ -92,7 +122,8 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         most = "lowest" if plan.order == "asc" else "highest"
         words = _measure_words(plan)
         return (
-            f"**{_md(key)}** has the {most} {words}{where}: **{formatted(plan.measure, value)}**"
+            f"**{_key(plan.group_by or '', key)}** has the {most} {words}{where}: "
+            f"**{formatted(plan.measure, value)}**"
             + (f" (all together: {total})." if plan.measure == "spend" else ".")
         )
     if len(result.headline) > 1:  # several measures asked for: each one
@@ -103,8 +134,41 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         scope = where.strip()
         return f"{scope[:1].upper()}{scope[1:]}: {each}."
     if plan.measure == "spend":
-        return f"You spent **{total}**{where}."
-    return f"{_measure_words(plan).capitalize()}{where}: **{total}**."
+        return f"You spent **{total}**{where}.{_leaders(result)}"
+    if plan.measure == "share" and plan.group_by:  # the shares add up to 100%: no total
+        return f"{_measure_words(plan).capitalize()}{where}.{_leaders(result)}"
+    return f"{_measure_words(plan).capitalize()}{where}: **{total}**.{_leaders(result)}"
+
+
+def _leaders(result: PlanResult) -> str:
+    """The grouped figures' leaders in words: `` The top 3 by model: **o1** ($23.31), ...``
+    for a top-N, else `` By user, the highest is **u1** ($54.08).``"""
+    plan = result.plan
+    values = [(row[0], row[1]) for row in result.rows if isinstance(row[1], int | float)]
+    if not plan.group_by or not values:
+        return ""
+    by = plan.group_by.replace("_", " ")
+    lowest = plan.order == "asc"
+    if plan.top:
+        listed = ", ".join(
+            f"**{_key(by, key)}** ({formatted(plan.measure, value)})"
+            for key, value in values[: plan.top]
+        )
+        return (
+            f" The {'bottom' if lowest else 'top'} {min(plan.top, len(values))} by {by}: {listed}."
+        )
+    key, value = (min if lowest else max)(values, key=lambda item: float(item[1]))
+    most = "lowest" if lowest else "highest"
+    return f" By {by}, the {most} is **{_key(by, key)}** ({formatted(plan.measure, value)})."
+
+
+def _key(by: str, key: object) -> str:
+    """A group's key in words: ``Jun 25``, ``the week of Jun 23``, ``Jun 2025``."""
+    if not isinstance(key, date):
+        return _cell("key", key)
+    if by == "month":
+        return f"{key:%b %Y}"
+    return f"{'the week of ' if by == 'week' else ''}{key:%b} {key.day}"
 
 
 def _measure_words(plan: QuestionPlan) -> str:
@@ -117,15 +181,24 @@ def _measure_words(plan: QuestionPlan) -> str:
 def _compare(result: PlanResult, summary: DatasetSummary) -> str:
     plan = result.plan
     first, second, difference = (_value(result, k) for k in ("first", "second", "difference"))
+    scopes = [(plan.filters, plan.window), (plan.versus or plan.filters, plan.versus_window)]
+    scopes[1] = (scopes[1][0], scopes[1][1] or plan.window)
+    # what both sides share is said once, before the figures; what differs, after each
+    same_filters, same_window = scopes[0][0] == scopes[1][0], scopes[0][1] == scopes[1][1]
+    shared = (_on(plan.filters) if same_filters else "") + (
+        f" {window_words(plan.window, summary)}" if same_window else ""
+    )
     sides = [
-        f"{_on(plan.filters).strip() or 'everything'} {window_words(plan.window, summary)}",
-        f"{_on(plan.versus or plan.filters).strip() or 'everything'} "
-        f"{window_words(plan.versus_window or plan.window, summary)}",
+        " ".join(
+            ([] if same_filters else [_on(filters).strip() or "on everything"])
+            + ([] if same_window else [window_words(window, summary)])
+        )
+        for filters, window in scopes
     ]
     measure = _measure_words(plan).removeprefix("compare ").split(":")[0]
     text = (
-        f"{measure.capitalize()}: **{formatted(plan.measure, first)}** {sides[0]} against "
-        f"**{formatted(plan.measure, second)}** {sides[1]}"
+        f"{measure.capitalize()}{shared}: **{formatted(plan.measure, first)}** {sides[0]} "
+        f"against **{formatted(plan.measure, second)}** {sides[1]}"
     )
     if difference is not None:
         word = "more" if difference >= 0 else "less"
@@ -162,19 +235,33 @@ def _explain(result: PlanResult, summary: DatasetSummary) -> str:
         f"{where} was **{formatted(kind, after)}** against **{formatted(kind, before)}** "
         f"before: {direction} **{formatted(kind, abs(change or 0))}**."
     )
-    drivers = sorted(
+    # the largest changes, the dimensions in _DRIVER_DIMENSIONS order on a tie; a value with
+    # the same before and after as one already named is said with it, not as another driver
+    ranked = sorted(
         (row for row in result.rows if row[0] in _DRIVER_DIMENSIONS),
-        key=lambda row: -abs(float(row[4] or 0)),  # type: ignore[arg-type]
-    )[:DRIVERS]
+        key=lambda row: (-abs(_change(row)), _DRIVER_DIMENSIONS.index(str(row[0]))),
+    )
+    drivers: dict[tuple[object, object], list[list[object]]] = {}
+    for row in ranked:
+        if (row[2], row[3]) in drivers or len(drivers) < DRIVERS:
+            drivers.setdefault((row[2], row[3]), []).append(row)
     if drivers:
-        named = ", ".join(
-            f"{str(row[0]).replace('_', ' ')} **{_md(row[1])}** "
-            f"({'+' if float(row[4] or 0) >= 0 else '-'}"  # type: ignore[arg-type]
-            f"{formatted(kind, abs(float(row[4] or 0)))})"  # type: ignore[arg-type]
-            for row in drivers
-        )
+        named = ", ".join(_driver(kind, rows) for rows in drivers.values())
         text += f" The change came mostly from {named}."
     return text
+
+
+def _change(row: list[object]) -> float:
+    """An explain row's change (0 when it has none)."""
+    return float(row[4]) if isinstance(row[4], int | float) else 0.0
+
+
+def _driver(kind: str, rows: list[list[object]]) -> str:
+    """``feature **agent** (+$27.67; the same for api key **key-agent**)``."""
+    first, *same = (f"{str(row[0]).replace('_', ' ')} **{_md(row[1])}**" for row in rows)
+    change = _change(rows[0])
+    also = f"; the same for {' and '.join(same)}" if same else ""
+    return f"{first} ({'+' if change >= 0 else '-'}{formatted(kind, abs(change))}{also})"
 
 
 def _anomalies(result: PlanResult, summary: DatasetSummary) -> str:
@@ -216,18 +303,32 @@ def _what_if(result: PlanResult, summary: DatasetSummary) -> str:
             f"{formatted('spend', after)}."
         )
     savings = [
-        f"{item.label.removesuffix('_monthly_saving').replace('_', ' ')}: about "
-        f"**{formatted('saving', item.value)} a month**"
-        for item in result.headline
-        if item.label.endswith("_monthly_saving")
+        (RECOMMENDATION_WORDS.get(kind, kind), _value(result, f"{kind}_monthly_saving"))
+        for kind in (str(row[0]) for row in result.rows)
     ]
-    how = "a batch API" if change is not None and change.action == "batch" else "caching"
-    return f"With {how}, the traffic{where} would save " + ("; ".join(savings) or "nothing") + "."
+    how = (
+        "Sending the traffic{where} through a batch API"
+        if change is not None and change.action == "batch"
+        else "Caching the traffic{where}"
+    ).format(where=where)
+    if len(savings) == 1:
+        return f"{how} would save about **{formatted('saving', savings[0][1])} a month**."
+    each = "; ".join(
+        f"{words}: about **{formatted('saving', value)} a month**" for words, value in savings
+    )
+    return f"{how} would save, each way on its own: {each or 'nothing'}."
 
 
 def _recommend(result: PlanResult, summary: DatasetSummary) -> str:
     plan = result.plan
     where = f"{_on(plan.filters)} {window_words(plan.window, summary)}"
+    if plan.kinds:  # the kinds asked about, each alone
+        each = "; ".join(
+            f"{RECOMMENDATION_WORDS.get(kind, kind)}: about "
+            f"**{formatted('saving', _value(result, kind) or 0.0)} a month**"
+            for kind in plan.kinds
+        )
+        return f"For the traffic{where}, you can save with {each}."
     total = _value(result, "total_monthly_saving")
     return f"For the traffic{where}, you can save about **{formatted('saving', total)} a month**."
 
@@ -255,6 +356,8 @@ def _table(result: PlanResult) -> str:
         for index, column in enumerate(columns)
     ]
     names = _compare_columns(result.plan) if result.plan.operation == "compare" else {}
+    if result.plan.operation == "what_if":  # a saving's kind in words
+        shown = [[RECOMMENDATION_WORDS.get(str(row[0]), row[0]), *row[1:]] for row in shown]
     lines = [
         "| " + " | ".join(names.get(c, c.replace("_", " ")) for c in columns) + " |",
         "|" + "|".join("---" if index == 0 else "---:" for index in range(len(columns))) + "|",
@@ -272,9 +375,9 @@ def _compare_columns(plan: QuestionPlan) -> dict[str, str]:
     if plan.versus_window is not None and plan.window is not None:
         first, second = plan.window.describe(), plan.versus_window.describe()
     else:
-        first = plan.filters.describe() or "first"
-        second = (plan.versus or plan.filters).describe() or "second"
-    return {"first": _md(first), "second": _md(second), "difference": "change"}
+        first = filters_words(plan.filters, listed=False) or "first"
+        second = filters_words(plan.versus or plan.filters, listed=False) or "second"
+    return {"first": first, "second": second, "difference": "change"}
 
 
 def _cell(kind: str, value: object) -> str:

@@ -60,7 +60,8 @@ def _measure(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
     ]
     found = _grouped(con, plan, measures, plan.filters, plan.window) if plan.group_by else {}
     rows = [[key, *values] for key, values in found.items()]
-    if plan.group_by and plan.group_by not in _TIME_GROUPS:
+    # days stay in time order, but the top days ("which day cost the most") go by their figure
+    if plan.group_by and (plan.group_by not in _TIME_GROUPS or plan.top):
         rows.sort(key=lambda row: _ranked(row[1], plan.order))
     rows = rows[: plan.top] if plan.top else rows
     return PlanResult(

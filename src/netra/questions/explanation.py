@@ -9,13 +9,17 @@ For an additive measure (spend, requests, tokens, spend on errors) the change is
 to the values of each dimension of the usage record (model, provider, feature, user,
 project, api key): for each value, ``before`` (its baseline, scaled the same
 way), ``after`` (its figure in the window) and ``change``; the 3 values of each dimension
-that changed most, dimensions whose largest change is largest first. The anomalous days of
-the scope inside the window (``anomalies.anomalous_days``) come with the answer.
+that changed most, dimensions whose largest change is largest first (ties in ``DIMENSIONS``
+order). A dimension whose values match an earlier one's one to one (project and api key
+mirroring feature) is left out with a note: its changes would repeat that one's. The
+anomalous days of the scope inside the window (``anomalies.anomalous_days``) come with the
+answer.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import combinations
 from typing import Final
 
 import duckdb
@@ -66,6 +70,18 @@ def explain(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
         notes.append(f"the data holds only {baseline.days} of the {length} baseline days")
     if not additive:
         notes.append(f"{plan.measure} does not add up over the rows: no attribution")
+    rows: list[list[object]] = []
+    if additive:
+        rows = _contributors(con, plan, window, baseline, scale)
+        mirrors = _mirrors(con, plan, Window(start=baseline.start, end=window.end))
+        rows = [row for row in rows if row[0] not in mirrors]
+        for kept in dict.fromkeys(mirrors.values()):
+            same = [k.replace("_", " ") for k, v in mirrors.items() if v == kept]
+            notes.append(
+                f"{' and '.join(same)} {'match' if len(same) > 1 else 'matches'} "
+                f"{kept.replace('_', ' ')} one to one in these requests: the same changes, "
+                "not repeated"
+            )
     return PlanResult(
         plan=plan,
         headline=[
@@ -73,7 +89,7 @@ def explain(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
             for label, value in (("after", after), ("before", before), ("change", change))
         ],
         columns=["dimension", "value", "before", "after", "change"] if additive else [],
-        rows=_contributors(con, plan, window, baseline, scale) if additive else [],
+        rows=rows,
         window=window,
         method=_method(window, baseline, length),
         anomalies=anomalous_days(con, plan.filters, window),
@@ -109,12 +125,31 @@ def _contributors(
         FROM changes
         QUALIFY row_number() OVER (PARTITION BY dimension ORDER BY abs(change) DESC, value)
             <= {TOP_CONTRIBUTORS}
-        ORDER BY max(abs(change)) OVER (PARTITION BY dimension) DESC, dimension,
-            abs(change) DESC, value
+        ORDER BY max(abs(change)) OVER (PARTITION BY dimension) DESC,
+            list_position($dimensions, dimension), abs(change) DESC, value
         """,
-        params | {"window_start": window.start, "scale": scale},
+        params | {"window_start": window.start, "scale": scale, "dimensions": list(DIMENSIONS)},
     ).fetchall()
     return [list(row) for row in found]
+
+
+def _mirrors(con: duckdb.DuckDBPyConnection, plan: QuestionPlan, span: Window) -> dict[str, str]:
+    """Each dimension whose values match an earlier one's one to one over ``span``'s rows
+    (project ``ops-agent`` exactly when feature ``agent``...), mapped to that dimension."""
+    condition, params = where(plan.filters, span)
+    value = {name: f'coalesce(CAST("{name}" AS VARCHAR), chr(0))' for name in DIMENSIONS}
+    pairs = list(combinations(DIMENSIONS, 2))
+    counts = [f"count(DISTINCT {value[name]})" for name in DIMENSIONS] + [
+        f"count(DISTINCT ({value[a]}, {value[b]}))" for a, b in pairs
+    ]
+    found = con.execute(f"SELECT {', '.join(counts)} FROM usage WHERE {condition}", params)
+    figures = found.fetchone() or ()
+    distinct = dict(zip(DIMENSIONS, figures, strict=False))
+    mirrors: dict[str, str] = {}
+    for (a, b), both in zip(pairs, figures[len(DIMENSIONS) :], strict=True):
+        if b not in mirrors and a not in mirrors and distinct[a] == distinct[b] == both:
+            mirrors[b] = a
+    return mirrors
 
 
 def _method(window: Window, baseline: Window, length: int) -> str:

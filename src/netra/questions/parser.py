@@ -51,21 +51,25 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "provider": "provider", "providers": "provider", "vendor": "provider", "vendors": "provider",
     "feature": "feature", "features": "feature",
     "user": "user", "users": "user", "who": "user", "people": "user", "person": "user",
-    "project": "project", "projects": "project",
+    "project": "project", "projects": "project", "team": "project", "teams": "project",
     "key": "api_key", "keys": "api_key",
     "status": "status",
     "day": "day", "days": "day", "daily": "day",
     "week": "week", "weeks": "week", "weekly": "week",
     "month": "month", "months": "month", "monthly": "month",
 }  # fmt: skip
+_MOST: Final = frozenset(
+    "most least biggest largest highest lowest cheapest expensive priciest costliest".split()
+)
 _TRIGGERS: Final = frozenset(
     "by per each every which what top across whose most biggest largest highest cheapest least"
     " lowest between".split()
 )
 _WORDS: Final = frozenset(
     """what which who how much many did do does we our us i is are was were the a an of on in
-    for to by per each every top most least spend spent spending spends cost costs costing
-    money bill price paid pay expensive cheap cheapest biggest largest highest lowest request
+    for to by per each every top most least team teams spend spent spending spends cost costs
+    costing money bill price paid pay expensive cheap cheapest biggest largest highest lowest
+    request
     requests call calls volume traffic token tokens input output prompt completion total
     average avg share percent percentage fraction proportion error errors failed failure
     failures fail rate latency slow fast median response time cache cached caching hit read
@@ -117,6 +121,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\brecommend|\bhow (can|could|do|should) (we|i) (save|reduce|cut|lower|spend less)|"
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
             r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
+            r"\bhow much (can|could|would|will) (we|i) save\b|"
             r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend"
         ),
     ),
@@ -161,7 +166,8 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
 )
 _SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
 _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
-_PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with)\b")
+_TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
+_PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     (
@@ -187,7 +193,8 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     (
         "input_tokens",
         re.compile(
-            r"\b(input|prompt)(?= (and|&) (output|completion) tokens?)|\b(input|prompt) tokens?\b"
+            r"\b(input|prompt)(?= (and|&|vs|versus) (output|completion) tokens?)"
+            r"|\b(input|prompt) tokens?\b"
         ),
     ),
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
@@ -218,7 +225,12 @@ def parse(
     today: date | None = None,
 ) -> QuestionPlan:
     """The plan of ``question`` against ``vocabulary`` (module docstring)."""
-    return _read(question, vocabulary, previous, today, suggest=True)
+    plan = _read(question, vocabulary, previous, today, suggest=True)
+    if plan.group_by == "project" and _TEAM.search(question) and "project" not in question.lower():
+        return plan.model_copy(
+            update={"readings": ('the data has no team field: "team" is read as project',)}
+        )
+    return plan
 
 
 def _read(
@@ -282,7 +294,9 @@ def _read(
         short = operation is None and measure is None and len(tokens) <= 6 and says
         one_side = operation == "compare" and not change and _one_side(matches, windows)
         if not stands_alone and (_FOLLOW_UP.match(words) or short or one_side):
-            return _follow_up(previous, words, operation, measure, matches, windows, group_by)
+            return _follow_up(
+                previous, words, operation, measure, matches, windows, (group_by, top, order)
+            )
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
     failed = words.startswith(("how many errors", "how many failed")) or "failed requests" in words
@@ -401,6 +415,8 @@ def _grouping(
             if token in ("daily", "weekly", "monthly") or before & {"by", "per", "each", "every"}:
                 if operation != "what_if":
                     group = group or candidate
+            elif tokens[position - 1 : position] in (["which"], ["what"]) and _MOST & set(tokens):
+                group, singular = group or candidate, True  # "which day cost the most"
             continue
         plural = (token.endswith("s") and token != "status") or token in ("who", "people")
         if plural or before & _TRIGGERS:
@@ -474,8 +490,9 @@ def _follow_up(
     measure: Measure | None,
     matches: list[Match],
     windows: list[tuple[Window, tuple[int, int]]],
-    group_by: Grouping | None,
+    grouping: tuple[Grouping | None, int | None, Literal["desc", "asc"]],
 ) -> QuestionPlan:
+    group_by, top, order = grouping
     update: dict[str, object] = {}
     changed: dict[str, object] = {m.dimension: m.values for m in matches}
     if operation == "compare":  # the thread's scope against the one side named
@@ -489,16 +506,24 @@ def _follow_up(
     if windows:
         window = windows[0][0]
         if window.words.endswith("before") and previous.window:  # "and the week before?"
-            window = period_before(previous.window)
+            window = period_before(previous.window, "week" if "week" in window.words else "")
         update["window"] = window
-    if group_by:
-        update["group_by"] = group_by
+    if group_by:  # a new grouping comes with its own order and top-N ("cheapest model")
+        update |= {"group_by": group_by, "top": top, "order": order}
     if measure:
         update["measure"] = measure
     if operation == "explain":
         update |= {"operation": "explain", "group_by": None, "top": None}
     elif operation and operation != previous.operation:
         update["operation"] = operation
+    elif previous.operation == "explain" and group_by:  # "why?", then "by feature": the
+        # change by feature, the window against the period before it (no window: the total)
+        scope = update.get("window", previous.window)
+        if isinstance(scope, Window):
+            before = period_before(scope)
+            update |= {"operation": "compare", "versus_window": before, "top": None}
+        else:
+            update["operation"] = "measure"
     return previous.model_copy(update=update)
 
 

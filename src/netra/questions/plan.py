@@ -9,6 +9,7 @@ which ``Operation`` to run. ``parser.parse`` builds one from a question without 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Final, Literal, get_args
 
@@ -67,6 +68,15 @@ MEASURE_WORDS: Final[dict[str, str]] = {
 }
 
 
+RECOMMENDATION_WORDS: Final[dict[str, str]] = {
+    "response_cache": "a response cache",
+    "model_routing": "routing to cheaper models",
+    "prompt_caching": "prompt caching",
+    "batch_api": "a batch API",
+    "error_waste": "fewer failed requests",
+}
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -119,7 +129,7 @@ class Window(_Frozen):
             span = f"{_day(self.start)}-{_day(self.end)}"
         if self.start.year != self.end.year:
             span += f" {self.end.year}"
-        return f"{span} ({self.words})" if self.words and self.words != span.lower() else span
+        return f"{span} ({self.words})" if self.words and not _RESTATED.match(self.words) else span
 
 
 class WhatIf(_Frozen):
@@ -136,7 +146,8 @@ class QuestionPlan(_Frozen):
     question asks for when it asks for more than one (``measure`` is the first).
     ``understood`` and ``suggestions``: for ``unknown``, what was understood and 2-3
     answerable questions; ``not_in_data``: the name or period asked about that the data
-    does not hold."""
+    does not hold; ``readings``: how a word the data has no field for was read ("team read
+    as project"), said with the answer."""
 
     operation: Operation
     measure: Measure = "spend"
@@ -153,6 +164,7 @@ class QuestionPlan(_Frozen):
     understood: str = ""
     suggestions: tuple[str, ...] = ()
     not_in_data: str = ""
+    readings: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """The plan in words, as triage shows how the question was read."""
@@ -200,6 +212,19 @@ class QuestionPlan(_Frozen):
             parts.append(f"on {described}")
         parts.append(window.describe() if window else "the whole period")
         return ", ".join(parts)
+
+
+_MONTH: Final = (
+    r"jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?"
+    r"|oct(ober)?|nov(ember)?|dec(ember)?"
+)
+# Window words that only restate the dates ("june 25", "in may", "2025-06-01 to 2025-06-07"):
+# the answer's own dates say it, so they are not echoed.
+_RESTATED: Final = re.compile(
+    rf"^(?:(?:in|on|during|for|of|the|over|from|to|through|until|and|between|"
+    rf"{_MONTH}|\d+(?:st|nd|rd|th)?)\b|[\s,./-])+$",
+    re.IGNORECASE,
+)
 
 
 def _day(day: date) -> str:

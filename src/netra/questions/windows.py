@@ -83,8 +83,10 @@ _PATTERNS: Final = [
     (
         "month",
         re.compile(
-            r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than)"
-            r"\s+(?P<mm>may)|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
+            r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than|"
+            r"compare)"
+            r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
+            r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
             r"november|december))(?:\s+(?P<my>(?:19|20)\d\d))?\b(?!\s+[0-3]?\d)"
         ),
@@ -104,13 +106,15 @@ def find_windows(
     taken: list[tuple[int, int]] = []
     for kind, pattern in _PATTERNS:
         for match in pattern.finditer(text):
-            span = match.span()
+            # a month after a word that only tells "may" the month from "may" the verb: the
+            # word stays the question's ("june vs may" keeps its "vs")
+            span = (match.start("mm"), match.end()) if match.groupdict().get("mm") else match.span()
             if any(span[0] < end and start < span[1] for start, end in taken):
                 continue
             window = _window(kind, match, reference, found)
             if window is None:
                 continue
-            words = match.group(0).strip()
+            words = text[span[0] : span[1]].strip()
             relative = kind in ("last_n", "named")
             found.append(
                 (
@@ -194,15 +198,22 @@ def over_periods(
     return window, period_before(window), found.span()
 
 
-def period_before(window: Window) -> Window:
+def period_before(window: Window, unit: str = "") -> Window:
     """The period just before ``window``: the previous calendar month of a calendar month,
-    else as many days just before it."""
+    else as many days just before it; the 7 days before it when ``unit`` is ``week`` (the
+    week before June)."""
     start, end = window.start, window.end
+    if unit == "week" and window.days != 7:
+        return Window(
+            start=start - timedelta(days=7), end=start - timedelta(days=1), words="the week before"
+        )
     if start.day == 1 and (start.year, start.month) == (end.year, end.month):
         before_end = start - timedelta(days=1)
         return Window(start=before_end.replace(day=1), end=before_end, words="the month before")
     length = timedelta(days=window.days)
-    words = "the week before" if window.days == 7 else f"the {window.days} days before"
+    words = {1: "the day before", 7: "the week before"}.get(
+        window.days, f"the {window.days} days before"
+    )
     return Window(start=start - length, end=start - timedelta(days=1), words=words)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic_core import to_jsonable_python
+
 from netra.ids import new_id
 from netra.protocol import (
     AgentThinking,
@@ -20,13 +22,23 @@ from netra.runtime.events import Emitter
 # A tool is a plain async function ``tool(ctx, **typed_args) -> result``.
 Tool = Callable[..., Awaitable[Any]]
 SUMMARY_MAX_ITEMS = 5
+SUMMARY_MAX_CHARS = 200
 
 
 def summarise(result: Any) -> Any:
-    """The JSON a ``tool_completed`` carries: a long list shortened, anything else as it is."""
-    if isinstance(result, list):
-        return {"items": len(result), "first": result[:SUMMARY_MAX_ITEMS]}
-    return result
+    """The JSON a ``tool_completed`` carries, bounded whatever the dataset's width: at any
+    depth a list (or tuple) of more than ``SUMMARY_MAX_ITEMS`` becomes ``{"items": n,
+    "first": [...]}`` and a string is cut to ``SUMMARY_MAX_CHARS``. The full result stays
+    in the run's state and report."""
+    value = to_jsonable_python(result)
+    if isinstance(value, list):
+        shown = [summarise(item) for item in value[:SUMMARY_MAX_ITEMS]]
+        return shown if len(value) <= SUMMARY_MAX_ITEMS else {"items": len(value), "first": shown}
+    if isinstance(value, dict):
+        return {key: summarise(item) for key, item in value.items()}
+    if isinstance(value, str) and len(value) > SUMMARY_MAX_CHARS:
+        return value[:SUMMARY_MAX_CHARS] + "…"
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,3 +225,96 @@ def _spend_by(rows: list[Row], dimension: str, window: Window) -> dict[str, floa
 
 def _number(value: object) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
+
+
+def test_a_follow_up_with_a_new_grouping_takes_its_own_order_and_top(
+    vocabulary: Vocabulary,
+) -> None:
+    most = parse("which feature spends the most", vocabulary, today=TODAY)
+    users = parse("who are our top users", vocabulary, previous=most, today=TODAY)
+    assert (users.group_by, users.top) == ("user", None)  # every user, not the previous top 1
+    cheapest = parse("what's our cheapest model", vocabulary, previous=most, today=TODAY)
+    assert (cheapest.group_by, cheapest.top, cheapest.order) == ("model", 1, "asc")
+
+
+def test_the_week_before_a_month_is_the_seven_days_before_it(vocabulary: Vocabulary) -> None:
+    june = parse("what did gpt-4o cost in june?", vocabulary, today=TODAY)
+    week = parse("what about the week before?", vocabulary, previous=june, today=TODAY)
+    assert week.window == Window(
+        start=date(2025, 5, 25), end=date(2025, 5, 31), words="the week before"
+    )
+    month = parse("and the month before?", vocabulary, previous=june, today=TODAY)
+    assert _days(month.window) == _days(MAY)
+
+
+def test_team_is_read_as_project_and_said(vocabulary: Vocabulary) -> None:
+    plan = parse("which team spends the most", vocabulary, today=TODAY)
+    assert (plan.group_by, plan.top) == ("project", 1)
+    assert plan.readings == ('the data has no team field: "team" is read as project',)
+    assert parse("spend by project", vocabulary, today=TODAY).readings == ()
+
+
+def test_measures_joined_by_versus_are_each_answered(vocabulary: Vocabulary) -> None:
+    plan = parse("input vs output tokens", vocabulary, today=TODAY)
+    assert plan.measures == ("input_tokens", "output_tokens")
+
+
+@pytest.mark.parametrize(
+    ("words", "said"),
+    [
+        ("june 25", "Jun 1-7"),
+        ("in may", "Jun 1-7"),
+        ("2025-06-01 to 2025-06-07", "Jun 1-7"),
+        ("Jun 1st - 7th", "Jun 1-7"),
+        ("last week", "Jun 1-7 (last week)"),
+        ("yesterday", "Jun 1-7 (yesterday)"),
+        ("mid june", "Jun 1-7 (mid june)"),
+    ],
+)
+def test_a_window_echoes_the_question_only_when_it_says_more(words: str, said: str) -> None:
+    assert Window(start=date(2025, 6, 1), end=date(2025, 6, 7), words=words).describe() == said
+
+
+def test_a_grouping_after_why_is_the_change_by_that_dimension(vocabulary: Vocabulary) -> None:
+    why = parse("why did spend go up last week?", vocabulary, today=TODAY)
+    by = parse("break it down by feature", vocabulary, previous=why, today=TODAY)
+    assert (by.operation, by.group_by) == ("compare", "feature")
+    assert _days(by.window) == _days(LAST_WEEK)
+    assert _days(by.versus_window) == (date(2025, 6, 16), date(2025, 6, 22))
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "window"),
+    [
+        ("how much did anthropic cost us in jun", "measure", JUNE),  # a month's abbreviation
+        ("how much could we save with prompt caching", "recommend", None),
+    ],
+)
+def test_short_words_a_new_user_writes(
+    vocabulary: Vocabulary, question: str, operation: str, window: Window | None
+) -> None:
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.operation, _days(plan.window)) == (operation, _days(window))
+    if operation == "recommend":
+        assert plan.kinds == ("prompt_caching",)
+
+
+@pytest.mark.parametrize(
+    ("question", "window", "versus"),
+    [
+        ("spend on gpt 4.1 in june vs may", JUNE, MAY),  # "vs" before a month still compares
+        ("compare may and june", MAY, JUNE),
+    ],
+)
+def test_two_months_are_compared(
+    vocabulary: Vocabulary, question: str, window: Window, versus: Window
+) -> None:
+    plan = parse(question, vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert (_days(plan.window), _days(plan.versus_window)) == (_days(window), _days(versus))
+
+
+def test_which_day_cost_the_most_is_the_top_day(vocabulary: Vocabulary) -> None:
+    plan = parse("which day was the most expensive", vocabulary, today=TODAY)
+    assert (plan.group_by, plan.top, plan.order) == ("day", 1, "desc")
+    assert parse("what day is it", vocabulary, today=TODAY).operation == "unknown"
