@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     evaluate.add_argument("bank", nargs="?", type=Path, help="a question bank (default: shipped)")
     evaluate.add_argument("--dataset", type=Path, help="resolve names against this Parquet file")
     evaluate.add_argument(
+        "--misses", action="store_true", help="list each question read wrong, and how"
+    )
+    evaluate.add_argument(
         "--today", type=date.fromisoformat, help="the day relative windows count from"
     )
     work = commands.add_parser("worker", help="execute runs from the distributed queue")
@@ -65,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "eval":
         from netra.cli.eval import evaluate_questions
 
-        return evaluate_questions(settings, args.bank, args.dataset, args.today)
+        return evaluate_questions(settings, args.bank, args.dataset, args.today, args.misses)
     from netra.cli.worker import worker
 
     if args.concurrency is not None and args.concurrency < 1:

@@ -21,7 +21,11 @@ MODEL_CALLS_AT_ONCE = 4
 
 
 def evaluate_questions(
-    settings: Settings, bank: Path | None, dataset: Path | None, today: date | None
+    settings: Settings,
+    bank: Path | None,
+    dataset: Path | None,
+    today: date | None,
+    show_misses: bool = False,
 ) -> int:
     from netra import analytics
     from netra.questions.llm import language_model
@@ -43,7 +47,7 @@ def evaluate_questions(
         def model(items: list[dict[str, Any]]) -> Scores:
             return asyncio.run(_model_scores(llm, items, vocabulary, day))
 
-    return run_eval(bank, vocabulary, day, model=model)
+    return run_eval(bank, vocabulary, day, model=model, show_misses=show_misses)
 
 
 async def _model_scores(

@@ -60,13 +60,28 @@ def score(bank: Iterable[dict[str, Any]], hits: Iterable[bool]) -> Scores:
 
 def evaluate(bank: list[dict[str, Any]], vocabulary: Vocabulary, today: date) -> Scores:
     """The parser's (correct, total) per category, and ``overall``."""
+    return score(bank, (correct(_read(item, vocabulary, today), item["expect"]) for item in bank))
 
-    def read(item: dict[str, Any]) -> QuestionPlan:
-        previous = item.get("previous")
-        before = parse(previous, vocabulary, today=today) if previous else None
-        return parse(item["question"], vocabulary, previous=before, today=today)
 
-    return score(bank, (correct(read(item), item["expect"]) for item in bank))
+def misses(bank: list[dict[str, Any]], vocabulary: Vocabulary, today: date) -> list[str]:
+    """Each question the parser reads wrong: how it read it, and what the bank expects."""
+    lines = []
+    for item in bank:
+        plan = _read(item, vocabulary, today)
+        if not correct(plan, item["expect"]):
+            after = f" (after: {item['previous']})" if item.get("previous") else ""
+            lines += [
+                f"[{item['category']}] {item['question']}{after}",
+                f"    read:     {plan.operation}: {plan.describe()}",
+                f"    expected: {json.dumps(item['expect'])}",
+            ]
+    return lines
+
+
+def _read(item: dict[str, Any], vocabulary: Vocabulary, today: date) -> QuestionPlan:
+    previous = item.get("previous")
+    before = parse(previous, vocabulary, today=today) if previous else None
+    return parse(item["question"], vocabulary, previous=before, today=today)
 
 
 def table(columns: dict[str, Scores]) -> str:
@@ -94,15 +109,20 @@ def run_eval(
     today: date,
     *,
     model: Callable[[list[dict[str, Any]]], Scores] | None = None,
+    show_misses: bool = False,
     out: Callable[[str], None] = print,
 ) -> int:
-    """Print accuracy per category (the parser's, and ``model``'s when given); 0 when the
-    parser reads at least 90 % of the bank right."""
+    """Print accuracy per category (the parser's, and ``model``'s when given), and with
+    ``show_misses`` each question the parser reads wrong; 0 when the parser reads at least
+    90 % of the bank right."""
     bank = load_bank(path or DEFAULT_BANK)
     columns = {"parser": evaluate(bank, vocabulary, today)}
     if model is not None:
         columns["model"] = model(bank)
     out(table(columns))
+    if show_misses:
+        for line in misses(bank, vocabulary, today):
+            out(line)
     return 0 if passed(columns["parser"]) else 1
 
 

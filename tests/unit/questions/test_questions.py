@@ -3,6 +3,7 @@ dataset against figures computed in plain Python over its rows."""
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 from pathlib import Path
@@ -143,6 +144,26 @@ def test_run_eval_prints_a_table_and_passes_on_the_bank(
 
     assert run_eval(Path(DEFAULT_BANK), vocabulary, TODAY) == 0
     assert "overall" in capsys.readouterr().out
+
+
+def test_run_eval_lists_each_question_read_wrong_with_its_reading(
+    vocabulary: Vocabulary, tmp_path: Path
+) -> None:
+    from netra.questions.evaluate import run_eval
+
+    bank = tmp_path / "bank.jsonl"
+    lines = [
+        {"category": "measure", "question": "spend by user", "expect": {"group_by": "user"}},
+        {"category": "measure", "question": "spend by user", "expect": {"group_by": "model"}},
+    ]
+    bank.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    printed: list[str] = []
+    assert run_eval(bank, vocabulary, TODAY, show_misses=True, out=printed.append) == 1
+    assert printed[1:] == [
+        "[measure] spend by user",
+        "    read:     measure: spend, the whole period, by user",
+        '    expected: {"group_by": "model"}',
+    ]
 
 
 def test_two_swapped_letters_are_read_as_the_word_meant(vocabulary: Vocabulary) -> None:
