@@ -6,7 +6,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from netra.db.migrate import alembic_config
-from tests.support import create_pg_database, drop_pg_database
+from tests.support import fresh_pg_database
 
 STARTS = 3  # `netra migrate` processes started together
 
@@ -24,12 +23,8 @@ STARTS = 3  # `netra migrate` processes started together
 def fresh_database(db_kind: str) -> Iterator[str]:
     if db_kind != "postgresql":
         pytest.skip("the migration lock is PostgreSQL's: this runs under --db postgresql")
-    name = f"netra_test_{uuid.uuid4().hex[:12]}"
-    create_pg_database(name)
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        drop_pg_database(name)
+    with fresh_pg_database() as url:
+        yield url
 
 
 def test_migrations_started_at_once_all_succeed_and_reach_head(fresh_database: str) -> None:

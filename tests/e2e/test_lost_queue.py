@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,7 @@ from tests.support import (
     RedisProcess,
     ServerProcess,
     WorkerProcess,
-    create_pg_database,
-    drop_pg_database,
+    fresh_pg_database,
     recv,
     register,
 )
@@ -55,9 +53,11 @@ class Deployment:
 def deployment(db_kind: str, tmp_path: Path) -> Iterator[Deployment]:
     if db_kind != "postgresql":
         pytest.skip("servers and workers share PostgreSQL: these run under --db postgresql")
-    name = f"netra_test_{uuid.uuid4().hex[:12]}"
-    create_pg_database(name)
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    with fresh_pg_database() as url:
+        yield from _deployment(url, tmp_path)
+
+
+def _deployment(url: str, tmp_path: Path) -> Iterator[Deployment]:
     redis = RedisProcess(tmp_path, appendonly=False)
     env = {"NETRA_REDIS_URL": redis.url, "NETRA_RUN_LEASE_S": str(LEASE_S)}
     data = tmp_path / "data"
@@ -74,7 +74,6 @@ def deployment(db_kind: str, tmp_path: Path) -> Iterator[Deployment]:
             if process.running:
                 process.kill()
         redis.kill()
-        drop_pg_database(name)
 
 
 async def test_a_run_queued_when_redis_restarts_empty_runs_once_a_worker_starts(
