@@ -1,4 +1,5 @@
-"""Redis loses the queue (a restart without persistence): no run is lost, only delayed.
+"""Redis loses the queue (a restart without persistence), or is not there yet when the
+processes start: no run is lost, only delayed, and no process needs a restart.
 
 A real ``netra serve`` and ``netra worker`` processes on a database of their own and a
 private ``redis-server`` without an append-only file, which the tests restart empty. The
@@ -38,6 +39,10 @@ class Deployment:
     server: ServerProcess
     workers: list[WorkerProcess]
 
+    def up(self) -> None:
+        self.redis.start()
+        self.server.start()
+
     def restart_redis_empty(self) -> None:
         """SIGTERM and start again: without persistence, every job is gone."""
         self.redis.stop()
@@ -66,8 +71,6 @@ def _deployment(url: str, tmp_path: Path) -> Iterator[Deployment]:
         WorkerProcess(data, url, f"worker-{i}", NETRA_LOG_LEVEL="info", **env) for i in range(2)
     ]
     try:
-        redis.start()
-        server.start()
         yield Deployment(redis, server, workers)
     finally:
         for process in [server, *workers]:
@@ -79,6 +82,7 @@ def _deployment(url: str, tmp_path: Path) -> Iterator[Deployment]:
 async def test_a_run_queued_when_redis_restarts_empty_runs_once_a_worker_starts(
     deployment: Deployment,
 ) -> None:
+    await asyncio.to_thread(deployment.up)
     async with httpx.AsyncClient(base_url=deployment.server.url, timeout=30.0) as http:
         account = await register(http, "queued")
     async with await connected(deployment.server.ws_url, account) as ws:
@@ -99,6 +103,7 @@ async def test_a_run_whose_worker_dies_as_redis_restarts_empty_is_taken_over(
     deployment: Deployment,
 ) -> None:
     """The run's executor and its job are both gone: the other worker resumes it."""
+    await asyncio.to_thread(deployment.up)
     async with httpx.AsyncClient(base_url=deployment.server.url, timeout=60.0) as http:
         account = await register(http, "running")
         await load_demo(http, account, rows=DEMO_ROWS)
@@ -120,3 +125,36 @@ async def test_a_run_whose_worker_dies_as_redis_restarts_empty_is_taken_over(
     assert kinds.count("run_resumed") == 1, kinds
     assert deployment.executor(run_id) is not executor
     print(f"run taken over and completed {requeue_s:.1f} s after its job was lost")
+
+
+async def test_a_server_and_a_worker_started_before_redis_wait_for_it(
+    deployment: Deployment,
+) -> None:
+    """Started while Redis is down, both wait for it: the server answers 503 naming the bus
+    and the queue, the worker logs that it waits; both take up their work once Redis starts."""
+    serving = asyncio.create_task(asyncio.to_thread(deployment.server.start, 60))
+    async with httpx.AsyncClient(base_url=deployment.server.url, timeout=5.0) as http:
+        while True:
+            assert not serving.done(), "the server was ready without Redis"
+            try:
+                ready = await http.get("/health/ready")
+                break
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+        assert ready.status_code == 503, ready.text
+        assert set(ready.json()["unavailable"]) == {"bus", "queue"}, ready.json()
+        worker = deployment.workers[0]
+        working = asyncio.create_task(asyncio.to_thread(worker.start, 60))
+        while "worker.waiting_for_redis" not in worker.current_log():
+            assert not working.done(), "the worker was ready without Redis"
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        assert worker.running and not working.done(), worker.current_log()
+        await asyncio.to_thread(deployment.redis.start)
+        await asyncio.gather(serving, working)
+        account = await register(http, "early")
+    async with await connected(deployment.server.ws_url, account) as ws:
+        seen = [await start_run(ws, "hello")]
+        seen += await follow(ws, seen[0]["run_id"], wait_s=REQUEUE_BOUND_S)
+    check_run_events(seen)
+    assert seen[-1]["type"] == "run_completed", seen[-1]

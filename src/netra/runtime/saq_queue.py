@@ -246,7 +246,8 @@ class SaqQueue:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._queue.disconnect()
+        with contextlib.suppress(Exception):  # Redis away: there is nothing left to close
+            await asyncio.wait_for(self._queue.disconnect(), REDIS_CALL_S)
 
     async def reconcile(self, active_runs: ActiveRuns) -> int:
         """Submit again the active runs whose job Redis lost; how many were submitted."""
