@@ -123,7 +123,9 @@ async def test_a_run_whose_worker_dies_as_redis_restarts_empty_is_taken_over(
     kinds = [event["type"] for event in seen]
     assert seen[-1]["type"] == "run_completed", seen[-1]
     assert kinds.count("run_resumed") == 1, kinds
-    assert deployment.executor(run_id) is not executor
+    taker = deployment.executor(run_id)
+    assert taker is not executor
+    assert "Traceback" not in taker.current_log(), "Redis away: warning lines, no tracebacks"
     print(f"run taken over and completed {requeue_s:.1f} s after its job was lost")
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from saq.types import TimersDict
 
 from netra.clock import utc_now
 from netra.errors import Unavailable
+from netra.repeats import Repeats
 from netra.runtime.bus import EXECUTORS, REDIS_TIMEOUT_S, Bus, Delivery
 from netra.runtime.queue import RunHandle
 
@@ -55,6 +57,31 @@ LIVE = (Status.NEW, Status.QUEUED, Status.ACTIVE, Status.ABORTING)
 
 # The id and status of each active run created before the given time (from the database).
 ActiveRuns = Callable[[datetime], Awaitable[list[tuple[str, str]]]]
+
+
+class _QuietOutage(logging.Filter):
+    """saq logs a traceback each time an upkeep timer or a dequeue fails: while Redis is
+    away, several a second. Such a record becomes a warning line without its traceback,
+    for the 1st, 10th, 100th... of its kind, with the count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._repeats = Repeats()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, ConnectionError | TimeoutError | OSError | asyncio.TimeoutError):
+            return True
+        kind = f"{record.msg}: {type(exc).__name__}"
+        seen = self._repeats.count(kind)
+        if seen is None:
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args = f"{kind} (Redis away; {seen} times so far)", None
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 class _Worker(Worker):
@@ -162,6 +189,7 @@ class SaqQueue:
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._active_runs = active_runs
+        self._quiet = _QuietOutage()
         self._missing: set[str] = set()  # runs without a live job at the last reconciliation
         self.takeovers = 0  # runs this process resumed after another executor lost them
         self.requeued = 0  # runs this process submitted again after Redis lost their job
@@ -193,6 +221,7 @@ class SaqQueue:
             shutdown_grace_period_s=0,  # stop() gives the grace itself, then hands runs back
             dequeue_timeout=1.0,
         )
+        logging.getLogger("saq").addFilter(self._quiet)
         self._tasks.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
         if self._active_runs is not None:
             reconciling = self._reconcile_every_lease(self._active_runs)
@@ -248,6 +277,7 @@ class SaqQueue:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):  # Redis away: there is nothing left to close
             await asyncio.wait_for(self._queue.disconnect(), REDIS_CALL_S)
+        logging.getLogger("saq").removeFilter(self._quiet)
 
     async def reconcile(self, active_runs: ActiveRuns) -> int:
         """Submit again the active runs whose job Redis lost; how many were submitted."""
