@@ -172,7 +172,7 @@ class SaqQueue:
         max_attempts: int,
         active_runs: ActiveRuns | None = None,
     ) -> None:
-        """``active_runs``: the database's active runs, for ``reconcile`` (unset: none)."""
+        """``active_runs``: the database's active runs, to reconcile with (unset: none)."""
         from redis.asyncio import Redis
 
         redis = Redis.from_url(
@@ -191,6 +191,7 @@ class SaqQueue:
         self._active_runs = active_runs
         self._quiet = _QuietOutage()
         self._missing: set[str] = set()  # runs without a live job at the last reconciliation
+        self._reconcile_failures = Repeats()
         self.takeovers = 0  # runs this process resumed after another executor lost them
         self.requeued = 0  # runs this process submitted again after Redis lost their job
 
@@ -279,7 +280,7 @@ class SaqQueue:
             await asyncio.wait_for(self._queue.disconnect(), REDIS_CALL_S)
         logging.getLogger("saq").removeFilter(self._quiet)
 
-    async def reconcile(self, active_runs: ActiveRuns) -> int:
+    async def _reconcile(self, active_runs: ActiveRuns) -> int:
         """Submit again the active runs whose job Redis lost; how many were submitted."""
         grace = timedelta(seconds=self._lease_s)  # a run just stored is being submitted
         runs = await active_runs(utc_now() - grace)
@@ -304,9 +305,10 @@ class SaqQueue:
     async def _reconcile_every_lease(self, active_runs: ActiveRuns) -> None:
         while True:
             try:
-                await self.reconcile(active_runs)
+                await self._reconcile(active_runs)
             except Exception as exc:  # Redis or the database away: the next pass tries again
-                log.warning("queue.reconcile_failed", error=type(exc).__name__)
+                if (seen := self._reconcile_failures.count(type(exc).__name__)) is not None:
+                    log.warning("queue.reconcile_failed", error=repr(exc), times=seen)
             await asyncio.sleep(self._lease_s)
 
     async def _job(self, ctx: dict[str, Any], *, run_id: str, resume: bool = False) -> None:
