@@ -25,6 +25,7 @@ from tests.support import (
     create_pg_database,
     drop_pg_database,
     free_port,
+    fresh_pg_database,
     service_available,
     skip_or_fail,
 )
@@ -56,12 +57,8 @@ def database_url(db_kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield f"sqlite+aiosqlite:///{path}"
         return
     require_service("PostgreSQL", "127.0.0.1", 5432)
-    name = f"netra_test_{uuid.uuid4().hex[:12]}"
-    create_pg_database(name)
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        drop_pg_database(name)
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

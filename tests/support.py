@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +62,17 @@ def create_pg_database(name: str) -> None:
             await conn.close()
 
     asyncio.run(create())
+
+
+@contextlib.contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for the block; its asyncpg URL."""
+    name = f"netra_test_{uuid.uuid4().hex[:12]}"
+    create_pg_database(name)
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        drop_pg_database(name)
 
 
 def drop_pg_database(name: str) -> None:

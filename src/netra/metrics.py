@@ -36,8 +36,9 @@ BUS_PROBE_INTERVAL_S = 5.0
 BUS_PROBE_TIMEOUT_S = 10.0  # a probe not back by then counts as lost: lag +Inf
 
 
-class _Takeovers(Collector):
-    """``netra_run_takeovers_total``: read from the queue's count at each scrape."""
+class _QueueCounts(Collector):
+    """``netra_run_takeovers_total`` and ``netra_runs_requeued_total``: read from the
+    queue's counts at each scrape."""
 
     def __init__(self, queue: RunQueue) -> None:
         self._queue = queue
@@ -47,6 +48,11 @@ class _Takeovers(Collector):
             "netra_run_takeovers",
             "runs this process resumed after their executor was lost",
             value=self._queue.takeovers,
+        )
+        yield CounterMetricFamily(
+            "netra_runs_requeued",
+            "active runs this process submitted again after Redis lost their job",
+            value=self._queue.requeued,
         )
 
 
@@ -93,7 +99,7 @@ class Metrics:
             registry=self.registry,
         )
 
-        self.registry.register(_Takeovers(runner.queue))
+        self.registry.register(_QueueCounts(runner.queue))
         self.queue_depth = Gauge(
             "netra_queue_depth",
             "runs submitted and not yet taken by an executor (NaN: the queue did not answer)",

@@ -2,7 +2,8 @@
 
 It needs ``NETRA_REDIS_URL`` (the queue and the bus) and the servers' database and
 storage root. On a signal it stops taking runs, lets running ones finish for
-``NETRA_SHUTDOWN_GRACE_S`` and hands the rest back to the queue, then exits 0. With
+``NETRA_SHUTDOWN_GRACE_S`` and hands the rest back to the queue, then exits 0. Started
+while Redis is down, it waits for Redis (logging ``worker.waiting_for_redis`` once). With
 ``NETRA_WORKER_METRICS_PORT`` set it serves ``/metrics`` and ``/health/*`` (the server's
 routes, same token rule) on ``NETRA_HOST`` at that port.
 """
@@ -24,31 +25,59 @@ from netra.api import errors as api_errors
 from netra.api import health
 from netra.config import Settings
 from netra.resources import Resources, open_resources
+from netra.runtime.bus import REDIS_TIMEOUT_S
 
 log = structlog.get_logger(__name__)
 
 
 def worker(settings: Settings, concurrency: int | None) -> int:
-    if settings.redis_url is None:
+    redis_url = settings.redis_url
+    if redis_url is None:
         print("netra worker: set NETRA_REDIS_URL (the queue workers share)", file=sys.stderr)
         return 2
     if concurrency is not None:
         settings = settings.model_copy(update={"worker_concurrency": concurrency})
-    asyncio.run(_work(settings))
+    asyncio.run(_work(settings, redis_url))
     return 0
 
 
-async def _work(settings: Settings) -> None:
+async def _work(settings: Settings, redis_url: str) -> None:
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    if not await _redis_answers(redis_url, stopping):
+        return  # stopped while waiting
     async with open_resources(settings, resume=False, executes=True) as resources:
         print(f"netra worker: executing up to {settings.worker_concurrency} runs", flush=True)
         log.info("worker.started", concurrency=settings.worker_concurrency)
         async with _metrics_server(resources):
             await stopping.wait()
         log.info("worker.stopping", grace_s=settings.shutdown_grace_s)
+
+
+async def _redis_answers(url: str, stopping: asyncio.Event) -> bool:
+    """Wait until Redis answers (each second, one log line); False if stopped first.
+
+    Taking runs before the bus is connected would leave their events unpublished."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_S)
+    try:
+        waiting = False
+        while not stopping.is_set():
+            try:
+                await asyncio.wait_for(redis.ping(), REDIS_TIMEOUT_S)
+                return True
+            except Exception as exc:
+                if not waiting:
+                    log.warning("worker.waiting_for_redis", error=repr(exc), retry_every_s=1)
+                waiting = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), 1.0)
+        return False
+    finally:
+        await redis.aclose()
 
 
 class _MetricsServer(uvicorn.Server):

@@ -47,6 +47,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from netra.errors import Unavailable
+from netra.repeats import Repeats
 
 log = structlog.get_logger(__name__)
 
@@ -107,6 +108,7 @@ class Database:
         self._writer: asyncio.Task[None] | None = None
         self._checkpoint: asyncio.Future[None] | None = None
         self._checkpointed_at = 0.0
+        self._outage = Repeats()  # batches failed because the database is away
         if self.is_sqlite:
             _private_sqlite_files(url)
             self._sync = create_engine(
@@ -201,7 +203,11 @@ class Database:
                     if len(batch) > 1:  # keep the others: again, one savepoint per unit
                         await self._commit(loop, batch, _run_units_isolated)
             except Exception as exc:  # the commit itself failed: every unit failed
-                log.exception("db.batch_failed", units=len(batch))
+                if self.is_sqlite or _unavailable(exc) is None:
+                    log.exception("db.batch_failed", units=len(batch))
+                elif (seen := self._outage.count(type(exc).__name__)) is not None:
+                    # The database is away: a line for the 1st, 10th, 100th... failure.
+                    log.warning("db.batch_failed", units=len(batch), error=repr(exc), times=seen)
                 for item in batch:
                     item.error = item.error or exc
             for item in batch:

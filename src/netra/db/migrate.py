@@ -19,5 +19,6 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the schema at ``url`` to ``revision``; call it outside a running event loop."""
+    """Bring the schema at ``url`` to ``revision``; call it outside a running event loop.
+    On PostgreSQL, processes upgrading at once take turns (an advisory lock, ``env.py``)."""
     command.upgrade(alembic_config(url), revision)

@@ -67,6 +67,9 @@ _earlier_turns = (
     .limit(bindparam("turns"))
 )
 _active_ids = select(Run.id).where(RUN_IS_ACTIVE)
+_active_before = select(Run.id, Run.status).where(
+    RUN_IS_ACTIVE, Run.created_at < bindparam("before")
+)
 _active_by_status = select(Run.status, func.count()).where(RUN_IS_ACTIVE).group_by(Run.status)
 _started = {
     "status": "running",
@@ -126,6 +129,11 @@ def earlier_turns(conn: Connection, thread_id: str, run_id: str, turns: int) -> 
 
 def active_ids(conn: Connection) -> list[str]:
     return list(conn.scalars(_active_ids))
+
+
+def active_before(conn: Connection, before: datetime) -> list[tuple[str, str]]:
+    """The id and status of each active run created before ``before``."""
+    return [(row.id, row.status) for row in conn.execute(_active_before, {"before": before})]
 
 
 def active_by_status(conn: Connection) -> dict[str, int]:

@@ -120,8 +120,8 @@ class Admission:
         # a bus that fails): queue it first, then announce it, shielded from cancellation.
         try:
             await asyncio.shield(self.queue.submit(run_id, run=run))
-        except Exception:
-            await self._unqueued(run, emitter)
+        except Exception as exc:
+            await self._unqueued(run, emitter, exc)
             raise Unavailable(
                 "the run queue is unavailable; try again shortly",
                 dependency="queue",
@@ -131,9 +131,10 @@ class Admission:
         log.info("run.admitted", run_id=run_id, user_id=user_id)
         return run
 
-    async def _unqueued(self, run: Any, emitter: Emitter) -> None:
+    async def _unqueued(self, run: Any, emitter: Emitter, exc: Exception) -> None:
         """End a stored run that could not be queued (its queue is down): nothing runs it."""
-        log.exception("run.not_queued", run_id=run.id)
+        cause = exc.__cause__ or exc  # Unavailable wraps what Redis raised
+        log.warning("run.not_queued", run_id=run.id, error=repr(cause))
         error = {"code": "unavailable", "message": "the run queue was unavailable"}
         await emitter.finish(RunFailed(error=ErrorBody(**error)), "failed", error=error)
 

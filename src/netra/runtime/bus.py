@@ -177,9 +177,13 @@ class RedisBus:
         return f"netra:user:{user_id}"
 
     async def start(self) -> None:
-        await self._redis.ping()
-        # A pub/sub connection needs one channel before it can be listened to.
-        await self._pubsub.subscribe("netra:bus")
+        """Connect; a Redis not answering yet is waited for by the reader, as for a loss."""
+        try:
+            # A pub/sub connection needs one channel before it can be listened to.
+            await asyncio.wait_for(self._pubsub.subscribe("netra:bus"), REDIS_TIMEOUT_S)
+        except Exception as exc:
+            log.warning("bus.redis_unavailable_at_start", error=repr(exc), retrying=True)
+            self._lost.set()
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
 
     async def stop(self) -> None:

@@ -45,6 +45,7 @@ class RunHandle:
 class RunQueue(Protocol):
     kind: str  # "memory" or "redis", as /health/ready reports it
     takeovers: int  # runs this process resumed after another executor (or process) lost them
+    requeued: int  # runs this process submitted again after the queue lost them
     # True when a run executes the moment it is admitted (admission stores it as running).
     starts_at_admission: bool
 
@@ -77,6 +78,7 @@ class MemoryQueue:
         self._execute = execute
         self._handles: dict[str, RunHandle] = {}
         self.takeovers = 0  # runs a previous process left active, resumed here
+        self.requeued = 0  # nothing is lost from a queue in this process
 
     async def start(self) -> None:
         return None

@@ -82,6 +82,9 @@ class Runner:
             concurrency=settings.worker_concurrency,
             lease_s=settings.run_lease_s,
             max_attempts=settings.max_run_attempts,
+            active_runs=lambda before: self.db.read(
+                lambda conn: run_rows.active_before(conn, before)
+            ),
         )
 
     # --- cancellation ------------------------------------------------------------------

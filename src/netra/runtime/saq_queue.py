@@ -11,6 +11,13 @@ Cancellation crosses processes on the bus: ``cancel`` marks the run in Redis (an
 that takes it later sees the mark) and publishes ``cancel_run`` to the executors' topic,
 which every worker follows; the one holding the run stops it.
 
+Redis may lose its queue (a restart without persistence, an evicted key): each executing
+process reconciles every lease period. An active run older than a lease whose job is
+neither waiting nor held by a live executor, at two passes in a row (a live executor's
+heartbeat writes its job back in between), is submitted again: a queued run as it was, a
+running one to be resumed. saq adds a job only when its key is not queued or active, so
+processes reconciling at once submit it once.
+
 Redis may go away: ``submit``, ``cancel`` and ``depth`` give up within ``REDIS_CALL_S``
 with ``Unavailable``; the worker keeps polling (a failed dequeue waits
 ``DEQUEUE_RETRY_S`` before the next one) and takes runs again once Redis is back.
@@ -20,8 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -30,7 +39,9 @@ from saq.job import Status
 from saq.queue.redis import RedisQueue
 from saq.types import TimersDict
 
+from netra.clock import utc_now
 from netra.errors import Unavailable
+from netra.repeats import Repeats
 from netra.runtime.bus import EXECUTORS, REDIS_TIMEOUT_S, Bus, Delivery
 from netra.runtime.queue import RunHandle
 
@@ -42,6 +53,35 @@ JOB = "execute_run"
 REDIS_CALL_S = 3.0
 DEQUEUE_RETRY_S = 1.0
 SOCKET_TIMEOUT_S = 5.0  # above saq's blocking dequeue (1 s)
+LIVE = (Status.NEW, Status.QUEUED, Status.ACTIVE, Status.ABORTING)
+
+# The id and status of each active run created before the given time (from the database).
+ActiveRuns = Callable[[datetime], Awaitable[list[tuple[str, str]]]]
+
+
+class _QuietOutage(logging.Filter):
+    """saq logs a traceback each time an upkeep timer or a dequeue fails: while Redis is
+    away, several a second. Such a record becomes a warning line without its traceback,
+    for the 1st, 10th, 100th... of its kind, with the count."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._repeats = Repeats()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from redis.exceptions import ConnectionError, TimeoutError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, ConnectionError | TimeoutError | OSError | asyncio.TimeoutError):
+            return True
+        kind = f"{record.msg}: {type(exc).__name__}"
+        seen = self._repeats.count(kind)
+        if seen is None:
+            return False
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg, record.args = f"{kind} (Redis away; {seen} times so far)", None
+        record.exc_info, record.exc_text = None, None
+        return True
 
 
 class _Worker(Worker):
@@ -130,7 +170,9 @@ class SaqQueue:
         concurrency: int,
         lease_s: int,
         max_attempts: int,
+        active_runs: ActiveRuns | None = None,
     ) -> None:
+        """``active_runs``: the database's active runs, to reconcile with (unset: none)."""
         from redis.asyncio import Redis
 
         redis = Redis.from_url(
@@ -146,7 +188,12 @@ class SaqQueue:
         self._handles: dict[str, RunHandle] = {}
         self._worker: Worker | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._active_runs = active_runs
+        self._quiet = _QuietOutage()
+        self._missing: set[str] = set()  # runs without a live job at the last reconciliation
+        self._reconcile_failures = Repeats()
         self.takeovers = 0  # runs this process resumed after another executor lost them
+        self.requeued = 0  # runs this process submitted again after Redis lost their job
 
     @property
     def _redis(self) -> Any:
@@ -175,7 +222,11 @@ class SaqQueue:
             shutdown_grace_period_s=0,  # stop() gives the grace itself, then hands runs back
             dequeue_timeout=1.0,
         )
+        logging.getLogger("saq").addFilter(self._quiet)
         self._tasks.append(asyncio.create_task(self._worker.start(), name="saq-worker"))
+        if self._active_runs is not None:
+            reconciling = self._reconcile_every_lease(self._active_runs)
+            self._tasks.append(asyncio.create_task(reconciling, name="reconcile"))
 
     async def ping(self) -> None:
         await asyncio.wait_for(self._redis.ping(), REDIS_TIMEOUT_S)
@@ -188,15 +239,21 @@ class SaqQueue:
             return int(await self._queue.count("queued"))
 
     async def submit(self, run_id: str, *, resume: bool = False, run: Any = None) -> None:
+        await self._enqueue(run_id, resume)
+
+    async def _enqueue(self, run_id: str, resume: bool) -> bool:
+        """Add the run's job; False when its key is already queued or active."""
         async with _bounded():
-            await self._queue.enqueue(
+            job = await self._queue.enqueue(
                 JOB,
                 key=run_id,
                 run_id=run_id,
+                resume=resume,
                 timeout=0,  # a run may take long; its heartbeat, not a timeout, proves it alive
                 heartbeat=self._lease_s,
                 retries=self._max_attempts + 1,
             )
+        return job is not None
 
     async def cancel(self, run_id: str) -> bool:
         async with _bounded():
@@ -219,11 +276,44 @@ class SaqQueue:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._queue.disconnect()
+        with contextlib.suppress(Exception):  # Redis away: there is nothing left to close
+            await asyncio.wait_for(self._queue.disconnect(), REDIS_CALL_S)
+        logging.getLogger("saq").removeFilter(self._quiet)
 
-    async def _job(self, ctx: dict[str, Any], *, run_id: str) -> None:
+    async def _reconcile(self, active_runs: ActiveRuns) -> int:
+        """Submit again the active runs whose job Redis lost; how many were submitted."""
+        grace = timedelta(seconds=self._lease_s)  # a run just stored is being submitted
+        runs = await active_runs(utc_now() - grace)
+        async with _bounded():
+            jobs = await self._queue.jobs(run_id for run_id, _ in runs) if runs else []
+        missing = {
+            run_id: status
+            for (run_id, status), job in zip(runs, jobs, strict=True)
+            if job is None or job.status not in LIVE or job.stuck
+        }
+        submitted = 0
+        for run_id, status in missing.items():
+            if run_id not in self._missing:
+                continue  # seen once: a live executor may be writing its job back
+            if await self._enqueue(run_id, resume=status == "running"):
+                submitted += 1
+                log.warning("queue.requeued", run_id=run_id, status=status)
+        self._missing = set(missing)
+        self.requeued += submitted
+        return submitted
+
+    async def _reconcile_every_lease(self, active_runs: ActiveRuns) -> None:
+        while True:
+            try:
+                await self._reconcile(active_runs)
+            except Exception as exc:  # Redis or the database away: the next pass tries again
+                if (seen := self._reconcile_failures.count(type(exc).__name__)) is not None:
+                    log.warning("queue.reconcile_failed", error=repr(exc), times=seen)
+            await asyncio.sleep(self._lease_s)
+
+    async def _job(self, ctx: dict[str, Any], *, run_id: str, resume: bool = False) -> None:
         job = ctx["job"]
-        handle = RunHandle(run_id, resume=job.attempts > 1)
+        handle = RunHandle(run_id, resume=resume or job.attempts > 1)
         handle.task = asyncio.current_task()
         self._handles[run_id] = handle
         beat = asyncio.create_task(self._heartbeat(job))
