@@ -50,7 +50,8 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "model": "model", "models": "model", "llm": "model", "llms": "model",
     "provider": "provider", "providers": "provider", "vendor": "provider", "vendors": "provider",
     "feature": "feature", "features": "feature",
-    "user": "user", "users": "user", "who": "user", "people": "user", "person": "user",
+    "user": "user", "users": "user", "who": "user", "whose": "user", "people": "user",
+    "person": "user",
     "project": "project", "projects": "project", "team": "project", "teams": "project",
     "key": "api_key", "keys": "api_key",
     "status": "status",
@@ -83,11 +84,14 @@ _WORDS: Final = frozenset(
     projects key keys status day days daily week weeks weekly month months monthly break down
     breakdown show list give tell trend about and or with from since between last this past
     yesterday today hello thanks thank help use used using make made where there when good
-    morning afternoon evening slowest fastest slower faster""".split()
+    morning afternoon evening slowest fastest slower faster odd strange lately recently
+    cheers helpful great perfect awesome nice whose costing""".split()
 )
 _KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
     r"^(hi|hello|hey|yo|good (morning|afternoon|evening)|thanks?( you)?|thx|cheers|ok(ay)?|"
+    r"(that|this) (is|was) (helpful|great|perfect|useful)|great|perfect|awesome|nice|"
+    r"got it|appreciate|much appreciated|"
     r"who are you|what are you|what can you do|how do(es)? (this|netra|it) work|help|"
     r"what (are you able to|can you) help|how can you help|"
     r"what is netra|how are you)\b"
@@ -136,12 +140,17 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         "explain",
         re.compile(
             r"\bwhy\b|\bwhat caused\b|\bexplain\b|\bwhat drove\b|\breason\b|\bwhat happened\b|"
-            r"\bhow come\b|\bwhat'?s? behind\b"
+            r"\bhow come\b|\bwhat'?s? behind\b|\bwhat (made|makes|caused|causes)\b|"
+            r"\bbl(ew|ow|owing|own|ows) up\b|\bwhat('?s| is| was) (driving|pushing)\b|"
+            r"\bwhat (drives|is behind)\b"
         ),
     ),
     (
         "anomalies",
-        re.compile(r"\banomal|\bspikes?\b|\bunusual\b|\boutliers?\b|\babnormal\b|\bweird\b"),
+        re.compile(
+            r"\banomal|\bspikes?\b|\bunusual\b|\boutliers?\b|\babnormal\b|\bweird\b|\bodd\b|"
+            r"\bstrange\b|\bsuspicious\b|\bout of the ordinary\b"
+        ),
     ),
     ("compare", re.compile(r"\bcompar|\bvs\b|\bversus\b|\bdifference between\b|\bagainst\b")),
 )
@@ -152,7 +161,8 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
             r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
-            r"(less|lower|fewer) than (before|usual|last))\b"
+            r"(less|lower|fewer) than (before|usual|last)|"
+            r"(got|get|gets|getting|became|become|becoming) (less expensive|cheaper))\b"
         ),
     ),
     (
@@ -160,13 +170,15 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
-            r"changed?|changes|(more|higher) than (before|usual|last))\b"
+            r"changed?|changes|(more|higher) than (before|usual|last)|"
+            r"(got|get|gets|getting|became|become|becoming) (more expensive|pricier|costlier))\b"
         ),
     ),
 )
 _SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
 _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
+_MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
@@ -175,7 +187,13 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
         re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
     ),
     ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
-    ("latency_p50", re.compile(r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)")),
+    (
+        "latency_p50",
+        re.compile(
+            r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)|"
+            r"\b(avg|average|mean|typical) (latency|response times?)\b"
+        ),
+    ),
     (
         "latency_p95",
         re.compile(r"\b(latency )?p95( latency)?\b|\blatency\b|\bslow|\bresponse times?\b|\bfast"),
@@ -200,7 +218,7 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
     ("total_tokens", re.compile(r"\btokens?\b")),
     ("requests", re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b|\bvolume\b|\btraffic\b")),
-    ("spend", re.compile(r"\bspen[dt]|\bcosts?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
+    ("spend", re.compile(r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
 )
 _COUNT_WORDS: Final = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10}
 _SUGGESTIONS: Final = (
@@ -226,11 +244,12 @@ def parse(
 ) -> QuestionPlan:
     """The plan of ``question`` against ``vocabulary`` (module docstring)."""
     plan = _read(question, vocabulary, previous, today, suggest=True)
+    readings = []
     if plan.group_by == "project" and _TEAM.search(question) and "project" not in question.lower():
-        return plan.model_copy(
-            update={"readings": ('the data has no team field: "team" is read as project',)}
-        )
-    return plan
+        readings.append('the data has no team field: "team" is read as project')
+    if _MEAN_LATENCY.search(question.lower()) and "latency_p50" in (plan.measure, *plan.measures):
+        readings.append("the data has no mean latency: the median (p50) is given")
+    return plan.model_copy(update={"readings": tuple(readings)}) if readings else plan
 
 
 def _read(
@@ -246,6 +265,7 @@ def _read(
     text = " ".join(question.lower().replace("’", "'").split())
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
+    text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
     if not text:
         return _unknown(text, vocabulary, "")
     today = today or datetime.now(UTC).date()
@@ -418,7 +438,7 @@ def _grouping(
             elif tokens[position - 1 : position] in (["which"], ["what"]) and _MOST & set(tokens):
                 group, singular = group or candidate, True  # "which day cost the most"
             continue
-        plural = (token.endswith("s") and token != "status") or token in ("who", "people")
+        plural = (token.endswith("s") and token != "status") or token in ("who", "whose", "people")
         if plural or before & _TRIGGERS:
             if any(m.dimension == candidate and m.start == position + 1 for m in matches):
                 continue
@@ -430,7 +450,7 @@ def _grouping(
     if found := re.search(r"\btop (\d+|one|two|three|five|ten)\b", joined):
         top = int(found[1]) if found[1].isdigit() else _COUNT_WORDS[found[1]]
     elif group and re.search(r"\b(most|biggest|largest|highest|cheapest|least|lowest)\b", joined):
-        top = 1 if singular or "who" in tokens else None
+        top = 1 if singular or {"who", "whose"} & set(tokens) else None
     elif group and singular and re.search(r"\b(which|who)\b", joined):
         top = 1
     order: Literal["desc", "asc"] = (
