@@ -178,6 +178,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
 _SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
 _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
+_SHORT: Final = {"wk": "week", "mth": "month"}
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
@@ -266,6 +267,7 @@ def _read(
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
+    text = re.sub(r"\b(wk|mth)(s?)\b", lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
     today = today or datetime.now(UTC).date()
