@@ -147,10 +147,10 @@ def names_of(vocabulary: Vocabulary) -> Names:
     short: dict[tuple[str, ...], set[str]] = {}
     loose: dict[tuple[str, ...], set[str]] = {}
     for model in models:
-        exact, words = _short_names(model)
+        exact, partial = _short_names(model)
         for key in exact:
             short.setdefault(key, set()).add(model)
-        for key in words:
+        for key in partial:
             loose.setdefault(key, set()).add(model)
     for key, values in (*short.items(), *loose.items()):
         if key not in index:  # a value's own name wins over another's short name
