@@ -178,6 +178,10 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
 _SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
 _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
+_ERROR_COUNT: Final = re.compile(
+    r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
+    r"(errors|failures|failed)\b"
+)
 _SHORT: Final = {"wk": "week", "mth": "month"}
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
@@ -321,7 +325,7 @@ def _read(
             )
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
-    failed = words.startswith(("how many errors", "how many failed")) or "failed requests" in words
+    failed = bool(_ERROR_COUNT.search(words)) or "failed requests" in words
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
