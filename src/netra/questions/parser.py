@@ -298,6 +298,8 @@ def _read(
     shapes = bool(vocabulary.values)  # without names (admission) every name would be missing
     if missing := missing_name(question, rest, tokens, matches, _WORDS, shapes=shapes):
         return _not_in_data(question, missing, vocabulary, today, suggest)
+    if operation == "forecast":  # "where will we land for july": the month after the data
+        windows = [(w, span) for w, span in windows if not _month_after(w, last_day)]
     if empty := missing_period([window for window, _ in windows], vocabulary):
         return _no_data_in(question, empty, vocabulary, today, suggest)
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(words)), None)
@@ -360,6 +362,13 @@ def _read(
         what_if=_what_if(words, target) if operation == "what_if" else None,
         kinds=_kinds(words) if operation == "recommend" else (),
     )
+
+
+def _month_after(window: Window, last_day: date) -> bool:
+    """``window`` is the calendar month after ``last_day``'s (``july`` read without a year
+    is last July: a forecast means the coming one)."""
+    following = (last_day.replace(day=1) + timedelta(days=32)).month
+    return window.start.day == 1 and window.start.month == following and window.days >= 28
 
 
 def _measures(words: str) -> list[Measure]:
