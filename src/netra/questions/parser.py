@@ -104,15 +104,17 @@ _FOLLOW_UP: Final = re.compile(
     r"^(and|what about|how about|same for|now|ok and|also|then|only|just|break (that|it|this)"
     r" down|split (that|it)|why\b|and why|how come)"
 )
-_TARGET: Final = re.compile(
-    r"\b(?:to|with|onto|into|on|as|use|used|using)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
-)
+_TARGET: Final = re.compile(r"\b(?P<to>to|with|onto|into|on|as|use|used|using|for)\s+")
+_MODEL_SHAPE: Final = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+\b|o\d[a-z0-9-]*\b")
+_SHORT_MODEL: Final = re.compile(r"(?P<word>[a-z]+)\s+(?P<version>\d+(?:[.-]\d+)*)\b")
 _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     (
         "what_if",
         re.compile(
             r"\bwhat if\b|\bwould (we|it|that)\b.*\b(save|cost)|\bif we\b.*\b(move|moved|switch|"
-            r"switched|use|used|cache|cached|batch|batched|route|routed)|\b(switch|switching|move|"
+            r"switched|swap|swapped|put|use|used|cache|cached|batch|batched|route|routed)|"
+            r"\bsave\b.*\b(putting|moving|switching|swapping|running)\b|"
+            r"\b(swap|swapping)\b.*\b(to|with|for)\b|\b(switch|switching|move|"
             r"moving|migrate|migrating|replace|replacing|route|routing)\b.*\b(to|with|onto)\b|"
             r"\bif\b.*\b(ran|run|runs)\s+on\b|\bwould\b.*\bbe\s+(as|on)(\s|$)|"
             r"\bbatch api\b|\bcach(e|ing) (the |our |those |these |repeated |duplicate )?"
@@ -281,10 +283,10 @@ def _read(
     over = over_periods(text, reference, anchored)
     rest = text
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(text)), None)
-    target = _target(text, operation)
+    target, target_span = _target(text, operation, vocabulary)
     spans = [span for _, span in windows] + ([over[2]] if over else [])
-    if target and (found := re.search(rf"\b{re.escape(target)}\b", text)):
-        spans.append(found.span())
+    if target_span:
+        spans.append(target_span)
     for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
     names = names_of(vocabulary)
@@ -494,11 +496,49 @@ def _sides(matches: list[Match], operation: Operation | None) -> tuple[Filters, 
     return Filters(**{k: tuple(dict.fromkeys(v)) for k, v in values.items()}), None
 
 
-def _target(text: str, operation: Operation | None) -> str | None:
+def _target(
+    text: str, operation: Operation | None, vocabulary: Vocabulary
+) -> tuple[str | None, tuple[int, int] | None]:
+    """The model a what-if moves traffic to, and its span: the last model named after
+    ``to``/``on``/``with``... (after ``for`` only when no other: ``swap X for Y``)."""
     if operation != "what_if":
-        return None
-    found = list(_TARGET.finditer(text))
-    return found[-1]["model"] if found else None
+        return None, None
+    found = [
+        (at["to"] == "for", at.end(), model)
+        for at in _TARGET.finditer(text)
+        if (model := _model_at(text, at.end(), vocabulary))
+    ]
+    if not found:
+        return None, None
+    _, start, (model, end) = max(found, key=lambda item: (not item[0], item[1]))
+    return model, (start, end)
+
+
+def _model_at(text: str, start: int, vocabulary: Vocabulary) -> tuple[str, int] | None:
+    """The model named at ``start``, and where its name ends: a name of the data (the
+    shortest value it covers: ``4o`` is gpt-4o), written like a model id, or a short name
+    the price catalog knows with one of the data's model families before it (``haiku 4.5``
+    is claude-haiku-4-5)."""
+    ends = [m.end() for m in re.finditer(r"[a-z0-9]+", text[start:])][:4]
+    tokens = parts(text[start : start + ends[-1]]) if ends else []
+    found = [m for m in names_of(vocabulary).find(tokens) if m.start == 0]
+    shaped = _MODEL_SHAPE.match(text, start)
+    if found and found[0].dimension != "model":
+        return None  # "for nightly-batch": a feature
+    if found and (shaped is None or start + ends[found[0].end - 1] >= shaped.end()):
+        return min(found[0].values, key=len), start + ends[found[0].end - 1]
+    if shaped:  # a model id the data does not hold (claude-haiku-4-5)
+        return shaped[0], shaped.end()
+    if short := _SHORT_MODEL.match(text, start):
+        from netra import analytics  # the price catalog loads with the first what-if
+
+        version = "-".join(parts(short["version"]))
+        families = dict.fromkeys(parts(model)[0] for model in vocabulary.of("model"))
+        for family in families:
+            entry = analytics.resolve_model(f"{family}-{short['word']}-{version}")
+            if entry is not None:
+                return entry.model, short.end()
+    return None
 
 
 def _what_if(words: str, target: str | None) -> WhatIf:
