@@ -504,14 +504,14 @@ def _target(
     if operation != "what_if":
         return None, None
     found = [
-        (at["to"] == "for", at.end(), model)
+        (at["to"] != "for", at.end(), named)
         for at in _TARGET.finditer(text)
-        if (model := _model_at(text, at.end(), vocabulary))
+        if (named := _model_at(text, at.end(), vocabulary))
     ]
     if not found:
         return None, None
-    _, start, (model, end) = max(found, key=lambda item: (not item[0], item[1]))
-    return model, (start, end)
+    _, start, (target, end) = max(found, key=lambda item: (item[0], item[1]))
+    return target, (start, end)
 
 
 def _model_at(text: str, start: int, vocabulary: Vocabulary) -> tuple[str, int] | None:
