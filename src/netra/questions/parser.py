@@ -85,7 +85,8 @@ _WORDS: Final = frozenset(
     breakdown show list give tell trend about and or with from since between last this past
     yesterday today hello thanks thank help use used using make made where there when good
     morning afternoon evening slowest fastest slower faster odd strange lately recently
-    cheers helpful great perfect awesome nice whose costing""".split()
+    cheers helpful great perfect awesome nice whose costing driving drives pushing blow blew
+    blown swap swapped swapping putting""".split()
 )
 _KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
@@ -135,6 +136,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         "forecast",
         re.compile(
             r"\bforecast|\bpredict|\bprojection|\bprojected\b|\bwill (we|it|our|the)\b|"
+            r"\b(what|where|how much) will\b|"
             r"\bnext month\b|\brun rate\b|\bexpect(ed)? to\b|\bgoing to (spend|cost)"
         ),
     ),
@@ -143,7 +145,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         re.compile(
             r"\bwhy\b|\bwhat caused\b|\bexplain\b|\bwhat drove\b|\breason\b|\bwhat happened\b|"
             r"\bhow come\b|\bwhat'?s? behind\b|\bwhat (made|makes|caused|causes)\b|"
-            r"\bbl(ew|ow|owing|own|ows) up\b|\bwhat('?s| is| was) (driving|pushing)\b|"
+            r"\bbl(ew|ow|owing|own|ows) up\b|\bwhat('?s| is| was)? (driving|pushing)\b|"
             r"\bwhat (drives|is behind)\b"
         ),
     ),
