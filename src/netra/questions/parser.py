@@ -295,7 +295,8 @@ def _read(
     tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    if _GREETINGS.match(words) and not matches and not windows and len(tokens) <= 8:
+    greets = _GREETINGS.match(words) and not _measures(words)  # not "thanks, now the spend"
+    if greets and not matches and not windows and len(tokens) <= 8:
         return QuestionPlan(operation="chat")
     if _OUT_OF_SCOPE.search(words):
         return _unknown(words, vocabulary, "a question about something usage data does not hold")

@@ -122,7 +122,7 @@ _PATTERNS: Final = [
         "month",
         re.compile(
             r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than|"
-            r"compare)"
+            r"compare|between|from)"
             r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
             r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"

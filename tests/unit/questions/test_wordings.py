@@ -107,3 +107,12 @@ def test_a_what_if_target_is_read_by_its_short_name(vocabulary: Vocabulary) -> N
 def test_thanks_is_chat(vocabulary: Vocabulary) -> None:
     assert parse("cheers, that was helpful", vocabulary, today=TODAY).operation == "chat"
     assert parse("perfect, thanks", vocabulary, today=TODAY).operation == "chat"
+    asks = parse("thanks, now show spend by model", vocabulary, today=TODAY)
+    assert (asks.operation, asks.group_by) == ("measure", "model")
+
+
+def test_the_difference_between_two_months_compares_them(vocabulary: Vocabulary) -> None:
+    plan = parse("difference between may and june", vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert plan.window and plan.window.start == date(2025, 5, 1)
+    assert plan.versus_window and plan.versus_window.start == date(2025, 6, 1)
