@@ -11,6 +11,9 @@ dataset (nor a known word, nor a common English word):
   and ``spend``/``cost``, or a side of a comparison (``compare alice and bob``);
 - written with a capital letter inside the sentence (``AWS``, ``Alice``).
 
+A word of a closed class (``some``, ``plus``, ``those``) is never a name, nor a word after a
+dimension word that a determiner follows (``key throws the most``: a verb).
+
 ``missing_period`` is a window the question names that holds none of the data's days.
 ``COMMON`` words are never names (nor typos to fix). ``closest_names`` are the dataset's
 values nearest a missing name (rapidfuzz ``ratio``; a name with a version number: of the models).
@@ -70,6 +73,21 @@ COMMON: Final = frozenset(
     neither whole full half each every same various several overspend overspending
     overspent llms whose whom where why how when which who""".split()
 )
+# Closed word classes (determiners, quantifiers, conjunctions, prepositions, pronouns,
+# auxiliaries) hold no names, and can be listed whole, unlike the open ones.
+_FUNCTION_WORDS: Final = frozenset(
+    """a an the some few several plus minus and or but nor yet so for of to in on at by
+    with from into onto about above below among amongst around toward towards upon beside
+    besides beyond despite except near off past per via each either neither both all any
+    no none such own many much more most less least other another this that these those
+    my your his her its our their i we you he she they me us him them who whom whose which
+    what is are was were be been being am do does did has have had can could shall should
+    will would may might must""".split()
+)
+# After a dimension word, a word followed by one of these is a verb (``key throws the most``).
+_VERB_BEFORE: Final = frozenset(
+    "the a an most more least less many much so any some all too".split()
+)
 _ORDINAL: Final = re.compile(r"^\d+(st|nd|rd|th)$|^p\d{2}$")
 _CAPITALIZED: Final = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][A-Za-z0-9]*")
 
@@ -106,6 +124,7 @@ def missing_name(
             i in covered
             or (token in known and DamerauLevenshtein.distance(token, written[i]) <= 1)
             or written[i] in COMMON
+            or written[i] in _FUNCTION_WORDS
             or written[i].isdigit()
             or bool(_ORDINAL.match(written[i]))
         )
@@ -126,6 +145,8 @@ def missing_name(
         before = tokens[i - 1] if i else ""
         after = tokens[i + 1] if i + 1 < len(tokens) else ""
         dimension = _dimension_near(tokens, i, i + 1)
+        if before in _DIMENSION_WORDS and after in _VERB_BEFORE and token.isalpha():
+            dimension = None  # "which api key throws the most errors"
         if after.isdigit() and shapes:
             return Missing(f"{token} {after}", dimension or "model")
         stands_for_name = (

@@ -8,6 +8,8 @@ A name covers (DATA.md section 6):
   ``gpt-4o-2024-08-06``, not ``gpt-4o-mini``); a dated value's base name covers it too;
 - a model family word, the first part of model names (``claude``, ``gemini``, ``gpt``):
   every model it prefixes;
+- a model's short name, without its vendor prefix (``sonnet 4.5``, ``4o mini``, ``4o``,
+  ``4.1``), or one word of it (``sonnet``: every sonnet model), when no value is named so;
 - a provider's name: that provider.
 
 Status values are not names (``errors`` and ``failed`` are read as words by the parser).
@@ -42,6 +44,7 @@ _NAMED: Final[tuple[Dimension, ...]] = (
     "project",
     "api_key",
 )
+_NOT_NAMES: Final = frozenset("latest preview exp experimental instruct chat turbo".split())
 _ALIASES: Final = {("open", "ai"): "openai", ("google", "ai"): "google", ("vertex",): "google"}
 
 
@@ -100,6 +103,20 @@ class Names:
         return found
 
 
+def _short_names(model: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """A model's names without its vendor prefix: its parts after the first (``sonnet 4 5``,
+    ``4o mini``; of the dated value's base too; numbers only with two parts: ``4 1``); then
+    each word part alone (``sonnet``, ``mini``) and with the version numbers (``sonnet 3 5``
+    of ``claude-3-5-sonnet``), weaker: a short name of another value wins over them."""
+    base = _VERSION.match(model)
+    plain = parts(base["base"] if base else model)[1:]
+    short = [tuple(parts(model)[1:]), tuple(plain)]
+    numbers = tuple(p for p in plain if p.isdigit())
+    words = [p for p in plain if p.isalpha() and p not in _NOT_NAMES]
+    loose = [(word,) for word in words] + [(word, *numbers) for word in words if numbers]
+    return [key for key in short if len(key) > 1 or (key and not key[0].isdigit())], loose
+
+
 @lru_cache(maxsize=64)
 def _choices(known: frozenset[str], words: frozenset[str]) -> list[str]:
     return sorted(known | words)
@@ -127,6 +144,17 @@ def names_of(vocabulary: Vocabulary) -> Names:
         family = parts(model)[0]
         if not family.isdigit():
             add((family,), "model", {m for m in models if parts(m)[0] == family})
+    short: dict[tuple[str, ...], set[str]] = {}
+    loose: dict[tuple[str, ...], set[str]] = {}
+    for model in models:
+        exact, partial = _short_names(model)
+        for key in exact:
+            short.setdefault(key, set()).add(model)
+        for key in partial:
+            loose.setdefault(key, set()).add(model)
+    for key, values in (*short.items(), *loose.items()):
+        if key not in index:  # a value's own name wins over another's short name
+            add(key, "model", values)
     for dimension in _NAMED[1:]:
         for value in vocabulary.of(dimension):
             add(tuple(parts(value)), dimension, {value})

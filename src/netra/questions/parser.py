@@ -50,7 +50,8 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "model": "model", "models": "model", "llm": "model", "llms": "model",
     "provider": "provider", "providers": "provider", "vendor": "provider", "vendors": "provider",
     "feature": "feature", "features": "feature",
-    "user": "user", "users": "user", "who": "user", "people": "user", "person": "user",
+    "user": "user", "users": "user", "who": "user", "whose": "user", "people": "user",
+    "person": "user",
     "project": "project", "projects": "project", "team": "project", "teams": "project",
     "key": "api_key", "keys": "api_key",
     "status": "status",
@@ -83,11 +84,15 @@ _WORDS: Final = frozenset(
     projects key keys status day days daily week weeks weekly month months monthly break down
     breakdown show list give tell trend about and or with from since between last this past
     yesterday today hello thanks thank help use used using make made where there when good
-    morning afternoon evening slowest fastest slower faster""".split()
+    morning afternoon evening slowest fastest slower faster odd strange lately recently
+    cheers helpful great perfect awesome nice whose costing driving drives pushing blow blew
+    blown swap swapped swapping putting""".split()
 )
 _KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
     r"^(hi|hello|hey|yo|good (morning|afternoon|evening)|thanks?( you)?|thx|cheers|ok(ay)?|"
+    r"(that|this) (is|was) (helpful|great|perfect|useful)|great|perfect|awesome|nice|"
+    r"got it|appreciate|much appreciated|"
     r"who are you|what are you|what can you do|how do(es)? (this|netra|it) work|help|"
     r"what (are you able to|can you) help|how can you help|"
     r"what is netra|how are you)\b"
@@ -100,15 +105,17 @@ _FOLLOW_UP: Final = re.compile(
     r"^(and|what about|how about|same for|now|ok and|also|then|only|just|break (that|it|this)"
     r" down|split (that|it)|why\b|and why|how come)"
 )
-_TARGET: Final = re.compile(
-    r"\b(?:to|with|onto|into|on|as|use|used|using)\s+(?P<model>[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+|o\d[a-z0-9-]*)"
-)
+_TARGET: Final = re.compile(r"\b(?P<to>to|with|onto|into|on|as|use|used|using|for)\s+")
+_MODEL_SHAPE: Final = re.compile(r"[a-z][a-z0-9]*(?:[-.][a-z0-9]+)+\b|o\d[a-z0-9-]*\b")
+_SHORT_MODEL: Final = re.compile(r"(?P<word>[a-z]+)\s+(?P<version>\d+(?:[.-]\d+)*)\b")
 _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     (
         "what_if",
         re.compile(
             r"\bwhat if\b|\bwould (we|it|that)\b.*\b(save|cost)|\bif we\b.*\b(move|moved|switch|"
-            r"switched|use|used|cache|cached|batch|batched|route|routed)|\b(switch|switching|move|"
+            r"switched|swap|swapped|put|use|used|cache|cached|batch|batched|route|routed)|"
+            r"\bsave\b.*\b(putting|moving|switching|swapping|running)\b|"
+            r"\b(swap|swapping)\b.*\b(to|with|for)\b|\b(switch|switching|move|"
             r"moving|migrate|migrating|replace|replacing|route|routing)\b.*\b(to|with|onto)\b|"
             r"\bif\b.*\b(ran|run|runs)\s+on\b|\bwould\b.*\bbe\s+(as|on)(\s|$)|"
             r"\bbatch api\b|\bcach(e|ing) (the |our |those |these |repeated |duplicate )?"
@@ -129,6 +136,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         "forecast",
         re.compile(
             r"\bforecast|\bpredict|\bprojection|\bprojected\b|\bwill (we|it|our|the)\b|"
+            r"\b(what|where|how much) will\b|"
             r"\bnext month\b|\brun rate\b|\bexpect(ed)? to\b|\bgoing to (spend|cost)"
         ),
     ),
@@ -136,12 +144,17 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
         "explain",
         re.compile(
             r"\bwhy\b|\bwhat caused\b|\bexplain\b|\bwhat drove\b|\breason\b|\bwhat happened\b|"
-            r"\bhow come\b|\bwhat'?s? behind\b"
+            r"\bhow come\b|\bwhat'?s? behind\b|\bwhat (made|makes|caused|causes)\b|"
+            r"\bbl(ew|ow|owing|own|ows) up\b|\bwhat('?s| is| was)? (driving|pushing)\b|"
+            r"\bwhat (drives|is behind)\b"
         ),
     ),
     (
         "anomalies",
-        re.compile(r"\banomal|\bspikes?\b|\bunusual\b|\boutliers?\b|\babnormal\b|\bweird\b"),
+        re.compile(
+            r"\banomal|\bspikes?\b|\bunusual\b|\boutliers?\b|\babnormal\b|\bweird\b|\bodd\b|"
+            r"\bstrange\b|\bsuspicious\b|\bout of the ordinary\b"
+        ),
     ),
     ("compare", re.compile(r"\bcompar|\bvs\b|\bversus\b|\bdifference between\b|\bagainst\b")),
 )
@@ -152,7 +165,8 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
             r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
-            r"(less|lower|fewer) than (before|usual|last))\b"
+            r"(less|lower|fewer) than (before|usual|last)|"
+            r"(got|get|gets|getting|became|become|becoming) (less expensive|cheaper))\b"
         ),
     ),
     (
@@ -160,13 +174,20 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
-            r"changed?|changes|(more|higher) than (before|usual|last))\b"
+            r"changed?|changes|(more|higher) than (before|usual|last)|"
+            r"(got|get|gets|getting|became|become|becoming) (more expensive|pricier|costlier))\b"
         ),
     ),
 )
 _SPEED: Final = re.compile(r"\b(fast|faster|fastest|quick|quicker|quickest|quickly|rapidly)\b")
 _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|from)\s*$")
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
+_ERROR_COUNT: Final = re.compile(
+    r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
+    r"(errors|failures|failed)\b"
+)
+_SHORT: Final = {"wk": "week", "mth": "month"}
+_MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
@@ -175,7 +196,13 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
         re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
     ),
     ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
-    ("latency_p50", re.compile(r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)")),
+    (
+        "latency_p50",
+        re.compile(
+            r"\b(latency )?p50( latency)?\b|\bmedian (latency|response)|"
+            r"\b(avg|average|mean|typical) (latency|response times?)\b"
+        ),
+    ),
     (
         "latency_p95",
         re.compile(r"\b(latency )?p95( latency)?\b|\blatency\b|\bslow|\bresponse times?\b|\bfast"),
@@ -200,7 +227,7 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
     ("total_tokens", re.compile(r"\btokens?\b")),
     ("requests", re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b|\bvolume\b|\btraffic\b")),
-    ("spend", re.compile(r"\bspen[dt]|\bcosts?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
+    ("spend", re.compile(r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
 )
 _COUNT_WORDS: Final = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10}
 _SUGGESTIONS: Final = (
@@ -226,11 +253,12 @@ def parse(
 ) -> QuestionPlan:
     """The plan of ``question`` against ``vocabulary`` (module docstring)."""
     plan = _read(question, vocabulary, previous, today, suggest=True)
+    readings = []
     if plan.group_by == "project" and _TEAM.search(question) and "project" not in question.lower():
-        return plan.model_copy(
-            update={"readings": ('the data has no team field: "team" is read as project',)}
-        )
-    return plan
+        readings.append('the data has no team field: "team" is read as project')
+    if _MEAN_LATENCY.search(question.lower()) and "latency_p50" in (plan.measure, *plan.measures):
+        readings.append("the data has no mean latency: the median (p50) is given")
+    return plan.model_copy(update={"readings": tuple(readings)}) if readings else plan
 
 
 def _read(
@@ -246,6 +274,8 @@ def _read(
     text = " ".join(question.lower().replace("’", "'").split())
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
+    text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
+    text = re.sub(r"\b(wk|mth)(s?)\b", lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
     today = today or datetime.now(UTC).date()
@@ -255,23 +285,26 @@ def _read(
     over = over_periods(text, reference, anchored)
     rest = text
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(text)), None)
-    target = _target(text, operation)
+    target, target_span = _target(text, operation, vocabulary)
     spans = [span for _, span in windows] + ([over[2]] if over else [])
-    if target and (found := re.search(rf"\b{re.escape(target)}\b", text)):
-        spans.append(found.span())
+    if target_span:
+        spans.append(target_span)
     for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
     names = names_of(vocabulary)
     tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    if _GREETINGS.match(words) and not matches and not windows and len(tokens) <= 8:
+    greets = _GREETINGS.match(words) and not _measures(words)  # not "thanks, now the spend"
+    if greets and not matches and not windows and len(tokens) <= 8:
         return QuestionPlan(operation="chat")
     if _OUT_OF_SCOPE.search(words):
         return _unknown(words, vocabulary, "a question about something usage data does not hold")
     shapes = bool(vocabulary.values)  # without names (admission) every name would be missing
     if missing := missing_name(question, rest, tokens, matches, _WORDS, shapes=shapes):
         return _not_in_data(question, missing, vocabulary, today, suggest)
+    if operation == "forecast":  # "where will we land for july": the month after the data
+        windows = [(w, span) for w, span in windows if not _month_after(w, last_day)]
     if empty := missing_period([window for window, _ in windows], vocabulary):
         return _no_data_in(question, empty, vocabulary, today, suggest)
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(words)), None)
@@ -299,7 +332,7 @@ def _read(
             )
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
-    failed = words.startswith(("how many errors", "how many failed")) or "failed requests" in words
+    failed = bool(_ERROR_COUNT.search(words)) or "failed requests" in words
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
@@ -334,6 +367,13 @@ def _read(
         what_if=_what_if(words, target) if operation == "what_if" else None,
         kinds=_kinds(words) if operation == "recommend" else (),
     )
+
+
+def _month_after(window: Window, last_day: date) -> bool:
+    """``window`` is the calendar month after ``last_day``'s (``july`` read without a year
+    is last July: a forecast means the coming one)."""
+    following = (last_day.replace(day=1) + timedelta(days=32)).month
+    return window.start.day == 1 and window.start.month == following and window.days >= 28
 
 
 def _measures(words: str) -> list[Measure]:
@@ -418,7 +458,7 @@ def _grouping(
             elif tokens[position - 1 : position] in (["which"], ["what"]) and _MOST & set(tokens):
                 group, singular = group or candidate, True  # "which day cost the most"
             continue
-        plural = (token.endswith("s") and token != "status") or token in ("who", "people")
+        plural = (token.endswith("s") and token != "status") or token in ("who", "whose", "people")
         if plural or before & _TRIGGERS:
             if any(m.dimension == candidate and m.start == position + 1 for m in matches):
                 continue
@@ -430,7 +470,7 @@ def _grouping(
     if found := re.search(r"\btop (\d+|one|two|three|five|ten)\b", joined):
         top = int(found[1]) if found[1].isdigit() else _COUNT_WORDS[found[1]]
     elif group and re.search(r"\b(most|biggest|largest|highest|cheapest|least|lowest)\b", joined):
-        top = 1 if singular or "who" in tokens else None
+        top = 1 if singular or {"who", "whose"} & set(tokens) else None
     elif group and singular and re.search(r"\b(which|who)\b", joined):
         top = 1
     order: Literal["desc", "asc"] = (
@@ -459,11 +499,49 @@ def _sides(matches: list[Match], operation: Operation | None) -> tuple[Filters, 
     return Filters(**{k: tuple(dict.fromkeys(v)) for k, v in values.items()}), None
 
 
-def _target(text: str, operation: Operation | None) -> str | None:
+def _target(
+    text: str, operation: Operation | None, vocabulary: Vocabulary
+) -> tuple[str | None, tuple[int, int] | None]:
+    """The model a what-if moves traffic to, and its span: the last model named after
+    ``to``/``on``/``with``... (after ``for`` only when no other: ``swap X for Y``)."""
     if operation != "what_if":
-        return None
-    found = list(_TARGET.finditer(text))
-    return found[-1]["model"] if found else None
+        return None, None
+    found = [
+        (at["to"] != "for", at.end(), named)
+        for at in _TARGET.finditer(text)
+        if (named := _model_at(text, at.end(), vocabulary))
+    ]
+    if not found:
+        return None, None
+    _, start, (target, end) = max(found, key=lambda item: (item[0], item[1]))
+    return target, (start, end)
+
+
+def _model_at(text: str, start: int, vocabulary: Vocabulary) -> tuple[str, int] | None:
+    """The model named at ``start``, and where its name ends: a name of the data (the
+    shortest value it covers: ``4o`` is gpt-4o), written like a model id, or a short name
+    the price catalog knows with one of the data's model families before it (``haiku 4.5``
+    is claude-haiku-4-5)."""
+    ends = [m.end() for m in re.finditer(r"[a-z0-9]+", text[start:])][:4]
+    tokens = parts(text[start : start + ends[-1]]) if ends else []
+    found = [m for m in names_of(vocabulary).find(tokens) if m.start == 0]
+    shaped = _MODEL_SHAPE.match(text, start)
+    if found and found[0].dimension != "model":
+        return None  # "for nightly-batch": a feature
+    if found and (shaped is None or start + ends[found[0].end - 1] >= shaped.end()):
+        return min(found[0].values, key=len), start + ends[found[0].end - 1]
+    if shaped:  # a model id the data does not hold (claude-haiku-4-5)
+        return shaped[0], shaped.end()
+    if short := _SHORT_MODEL.match(text, start):
+        from netra import analytics  # the price catalog loads with the first what-if
+
+        version = "-".join(parts(short["version"]))
+        families = dict.fromkeys(parts(model)[0] for model in vocabulary.of("model"))
+        for family in families:
+            entry = analytics.resolve_model(f"{family}-{short['word']}-{version}")
+            if entry is not None:
+                return entry.model, short.end()
+    return None
 
 
 def _what_if(words: str, target: str | None) -> WhatIf:

@@ -6,12 +6,16 @@ in order, with the span of text it came from. Relative words count back from
 
 - ``yesterday``, ``today``; ``this/last week`` (Monday-Sunday); ``this/last month``;
   ``last/past N days|weeks|months`` (the N days ending with the reference day);
+  ``lately``/``recently`` (the last 30 days);
+- ``first/last/second week|half|fortnight of <month>``, ``start/end/middle of <month>``
+  (a week at either end; days 11-20);
   ``the week/month before`` (the one before the previous window found);
 - dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
   such day not after the reference day); a month (``in May``: the latest such month not
   after the reference day; ``March 2025`` with its year); a year (``in 2024``);
   ``since <date>``; ranges ``from <date> to <date>``, ``between <date> and <date>``,
-  ``June 1-15``.
+  ``<date> through <date>``, ``June 1-15``, ``from the 20th to the 25th of June``,
+  ``between May and June`` (May 1 - Jun 30; not in a comparison, which reads two months).
 
 ``over_periods`` reads ``week over week`` / ``month over month``; ``period_before`` is the
 period a change is measured against; ``recent_days`` the last N days.
@@ -53,11 +57,44 @@ def _date(tag: str) -> str:
     return rf"(?:{iso}|{month_day}|{day_month})"
 
 
+_ORDINAL_DAY = r"(?:the\s+)?(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)"
 _PATTERNS: Final = [
+    (
+        "part",
+        re.compile(
+            r"\b(?:the\s+)?(?P<part>first|last|second|final|1st|2nd)\s+(?P<unit>week|half|"
+            r"fortnight)\s+(?:of|in)\s+" + _MONTH.format("mp") + r"(?:\s+(?P<yp>20\d\d))?"
+            r"|\b(?:the\s+)?(?P<edge>start|beginning|end|middle|mid)\s+(?:of\s+)?"
+            + _MONTH.format("me")
+            + r"(?:\s+(?P<ye>20\d\d))?"
+        ),
+    ),
+    (
+        "day_range",
+        re.compile(
+            r"\b(?:from|between)\s+"
+            + _ORDINAL_DAY.format("o1")
+            + r"\s+(?:to|and|until|till|through|-)\s+"
+            + _ORDINAL_DAY.format("o2")
+            + r"\s+(?:of\s+)?"
+            + _MONTH.format("mo2")
+        ),
+    ),
+    (
+        "month_range",
+        re.compile(
+            r"\b(?:from|between)\s+"
+            + _MONTH.format("ma")
+            + r"\s+(?:to|and|until|till|through|-)\s+"
+            + _MONTH.format("mb")
+            + r"(?!\s*[0-3]?\d)"
+        ),
+    ),
     (
         "range",
         re.compile(
-            rf"\b(?:from|between)\s+{_date('a')}\s+(?:to|and|until|till|through|-)\s+"
+            rf"(?:\b(?:from|between)\s+{_date('a')}\s+(?:to|and|until|till|through|thru|-)"
+            rf"|{_date('c')}\s+(?:until|till|through|thru))\s+"
             rf"(?:{_date('b')}|(?P<dayb>[0-3]?\d)(?:st|nd|rd|th)?\b)"
         ),
     ),
@@ -78,13 +115,14 @@ _PATTERNS: Final = [
         ),
     ),
     ("named", re.compile(r"\b(?:yesterday|today|this week|last week|this month|last month)\b")),
+    ("recent", re.compile(r"\b(?:lately|recently|of late|these days)\b")),
     ("previous_period", re.compile(r"\b(?:the|a)\s+(?:week|month)\s+before\b")),
     ("previous_week", re.compile(r"\b(?:the\s+)?(?:previous|prior)\s+(?:week|month)\b")),
     (
         "month",
         re.compile(
             r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than|"
-            r"compare)"
+            r"compare|between|from)"
             r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
             r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
@@ -93,6 +131,8 @@ _PATTERNS: Final = [
     ),
     ("year", re.compile(r"\b(?:in|during|for|of|over|throughout)\s+(?P<yr>(?:19|20)\d\d)\b(?!-)")),
 ]
+RECENT_DAYS: Final = 30  # "lately", "recently": the last 30 days
+_COMPARES: Final = re.compile(r"\b(?:compar\w*|difference|vs|versus|against)\b")
 _OVER: Final = re.compile(
     r"\b(?P<unit>week|month)[- ]over[- ](?:week|month)\b|\b(?P<short>wow|mom|w/w|m/m)\b"
 )
@@ -104,7 +144,10 @@ def find_windows(
     """The windows named in ``text`` in order of appearance, each with its span."""
     found: list[tuple[Window, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
+    compares = bool(_COMPARES.search(text))
     for kind, pattern in _PATTERNS:
+        if kind == "month_range" and compares:
+            continue  # "difference between may and june": two months, not one span
         for match in pattern.finditer(text):
             # a month after a word that only tells "may" the month from "may" the verb: the
             # word stays the question's ("june vs may" keeps its "vs")
@@ -115,7 +158,7 @@ def find_windows(
             if window is None:
                 continue
             words = text[span[0] : span[1]].strip()
-            relative = kind in ("last_n", "named")
+            relative = kind in ("last_n", "named", "recent")
             found.append(
                 (
                     Window(
@@ -139,8 +182,20 @@ def _window(
     found: list[tuple[Window, tuple[int, int]]],
 ) -> tuple[date, date] | None:
     groups = match.groupdict()
+    if kind == "part":
+        return _part(groups, reference)
+    if kind == "day_range":
+        month = _MONTHS[groups["mo2"]]
+        year = _year_for(month, int(groups["o2"]), reference)
+        start, end = (_safe_date(year, month, int(groups[k])) for k in ("o1", "o2"))
+        return (start, end) if start and end and start <= end else None
+    if kind == "month_range":
+        first, last = (_month(_MONTHS[groups[k]], None, reference) for k in ("ma", "mb"))
+        if first[0] > last[0]:  # "from november to february": across a new year
+            first = _month(_MONTHS[groups["ma"]], str(last[0].year - 1), reference)
+        return first[0], last[1]
     if kind == "range":
-        start = _parsed(groups, "a", reference)
+        start = _parsed(groups, "a", reference) or _parsed(groups, "c", reference)
         end = _parsed(groups, "b", reference)
         if end is None and start is not None and groups.get("dayb"):
             end = _safe_date(start.year, start.month, int(groups["dayb"]))
@@ -162,6 +217,8 @@ def _window(
         return (reference - timedelta(days=days - 1), reference) if days > 0 else None
     if kind == "named":
         return _named(match.group(0), reference)
+    if kind == "recent":
+        return reference - timedelta(days=RECENT_DAYS - 1), reference
     if kind in ("previous_period", "previous_week"):
         unit = "week" if "week" in match.group(0) else "month"
         if found and kind == "previous_period":
@@ -175,12 +232,37 @@ def _window(
     month_name = groups.get("mm") or groups.get("ms") or groups.get("mo")
     if month_name is None:
         return None
-    month = _MONTHS[month_name]
-    if groups.get("my"):
-        year = int(groups["my"])
+    return _month(_MONTHS[month_name], groups.get("my"), reference)
+
+
+def _month(month: int, year_text: str | None, reference: date) -> tuple[date, date]:
+    """A calendar month: of ``year_text``, else the latest not after ``reference``."""
+    if year_text:
+        year = int(year_text)
     else:
         year = reference.year if month <= reference.month else reference.year - 1
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _part(groups: dict[str, str | None], reference: date) -> tuple[date, date]:
+    """``first week of june`` (1-7), ``last week of may`` (its last 7 days), ``second half
+    of june`` (16-end), ``end of may`` (its last 7 days), ``start of june`` (1-7),
+    ``mid june`` (11-20)."""
+    name = groups.get("mp") or groups.get("me")
+    assert name is not None  # one of the two alternatives matched
+    start, end = _month(_MONTHS[name], groups.get("yp") or groups.get("ye"), reference)
+    part = groups.get("part") or groups.get("edge") or ""
+    unit = groups.get("unit") or "week"
+    length = {"week": 7, "fortnight": 14}.get(unit, 15)
+    if part in ("middle", "mid"):
+        return start.replace(day=11), start.replace(day=20)
+    if part in ("last", "final", "end"):
+        return (start.replace(day=16) if unit == "half" else end - timedelta(days=length - 1)), end
+    if part in ("second", "2nd"):
+        if unit == "half":
+            return start.replace(day=16), end
+        return start + timedelta(days=length), start + timedelta(days=2 * length - 1)
+    return start, start + timedelta(days=length - 1)
 
 
 def over_periods(
