@@ -17,7 +17,8 @@ A part that is neither a known word nor a name part is replaced by the closest o
 rapidfuzz scores it at least ``TYPO_CUTOFF`` (``spnd`` → ``spend``, ``antropic`` →
 ``anthropic``); of those, the fewest edits with a swap of two neighbours counting as one
 (Damerau-Levenshtein: ``usre`` → ``user``, not ``use``), then the longest (a typo drops a
-letter more often than it adds one). Parts shorter than 4 characters are left as they are.
+letter more often than it adds one). Parts shorter than 4 characters are left as they are, and
+a part's digits are never changed (``u150`` is not a typo of ``u10``: a name, maybe missing).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from netra.questions.vocabulary import Vocabulary
 
 TYPO_CUTOFF: Final = 75.0
 _PART = re.compile(r"[a-z0-9]+")
+_DIGITS = re.compile(r"\D")
 _VERSION = re.compile(r"^(?P<base>.+?)(?:-(?:\d{8}|\d{4}-\d{2}-\d{2}|\d{3}|latest))$")
 _NAMED: Final[tuple[Dimension, ...]] = (
     "model",
@@ -79,8 +81,9 @@ class Names:
             close = process.extract(
                 token, choices, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF, limit=None
             )
+            digits = _DIGITS.sub("", token)  # u150 is no typo of u10: numbers are kept
             best = min(
-                close,
+                (found for found in close if _DIGITS.sub("", found[0]) == digits),
                 key=lambda found: (DamerauLevenshtein.distance(token, found[0]), -len(found[0])),
                 default=None,
             )

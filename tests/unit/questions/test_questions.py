@@ -182,3 +182,13 @@ def test_a_short_request_naming_no_data_is_not_read_as_a_follow_up(vocabulary: V
     assert plan.operation == "unknown", plan
     again = parse("and in june?", vocabulary, previous=previous, today=TODAY)
     assert (again.operation, again.window is not None) == ("recommend", True), again
+
+
+@pytest.mark.parametrize("question", ["spend for user u150", "how much did u150 spend?"])
+def test_a_name_differing_in_its_numbers_is_no_typo_of_a_known_one(
+    vocabulary: Vocabulary, question: str
+) -> None:
+    assert "u10" in dict(vocabulary.values)["user"]  # the close name it must not become
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.user) == ("unknown", ())
+    assert "u150" in (plan.understood or "")
