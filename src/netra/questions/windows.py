@@ -9,7 +9,7 @@ in order, with the span of text it came from. Relative words count back from
   ``lately``/``recently`` (the last 30 days);
 - ``first/last/second week|half|fortnight of <month>``, ``start/end/middle of <month>``
   (a week at either end; days 11-20);
-  ``the week/month before`` (the one before the previous window found);
+  ``the day/week/month before`` (the one before the previous window found);
 - dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
   such day not after the reference day); a month (``in May``: the latest such month not
   after the reference day; ``March 2025`` with its year); a year (``in 2024``);
@@ -116,7 +116,7 @@ _PATTERNS: Final = [
     ),
     ("named", re.compile(r"\b(?:yesterday|today|this week|last week|this month|last month)\b")),
     ("recent", re.compile(r"\b(?:lately|recently|of late|these days)\b")),
-    ("previous_period", re.compile(r"\b(?:the|a)\s+(?:week|month)\s+before\b")),
+    ("previous_period", re.compile(r"\b(?:the|a)\s+(?:day|week|month)\s+before\b")),
     ("previous_week", re.compile(r"\b(?:the\s+)?(?:previous|prior)\s+(?:week|month)\b")),
     (
         "month",
@@ -220,12 +220,12 @@ def _window(
     if kind == "recent":
         return reference - timedelta(days=RECENT_DAYS - 1), reference
     if kind in ("previous_period", "previous_week"):
-        unit = "week" if "week" in match.group(0) else "month"
+        unit = next(u for u in ("day", "week", "month") if u in match.group(0))
         if found and kind == "previous_period":
             before = found[-1][0]
             length = timedelta(days=before.days)
             return (before.start - length, before.start - timedelta(days=1))
-        return _named(f"last {unit}", reference)
+        return _named("yesterday" if unit == "day" else f"last {unit}", reference)
     if kind == "year":
         year = int(groups["yr"])
         return date(year, 1, 1), date(year, 12, 31)

@@ -192,3 +192,11 @@ def test_a_name_differing_in_its_numbers_is_no_typo_of_a_known_one(
     plan = parse(question, vocabulary, today=TODAY)
     assert (plan.operation, plan.filters.user) == ("unknown", ())
     assert "u150" in (plan.understood or "")
+
+
+def test_the_day_before_follows_the_previous_questions_day(vocabulary: Vocabulary) -> None:
+    previous = parse("requests on key-web yesterday", vocabulary, today=TODAY)
+    plan = parse("what about the day before", vocabulary, previous=previous, today=TODAY)
+    assert plan.window is not None
+    assert (plan.window.start, plan.window.end) == (date(2025, 6, 28), date(2025, 6, 28))
+    assert (plan.measure, plan.filters.api_key) == ("requests", ("key-web",))
