@@ -60,11 +60,12 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "month": "month", "months": "month", "monthly": "month",
 }  # fmt: skip
 _MOST: Final = frozenset(
-    "most least biggest largest highest lowest cheapest expensive priciest costliest".split()
+    "most least biggest largest highest lowest cheapest expensive priciest costliest"
+    " heaviest".split()
 )
 _TRIGGERS: Final = frozenset(
     "by per each every which what top across whose most biggest largest highest cheapest least"
-    " lowest between".split()
+    " lowest heaviest between".split()
 )
 _WORDS: Final = frozenset(
     """what which who how much many did do does we our us i is are was were the a an of on in
@@ -86,7 +87,8 @@ _WORDS: Final = frozenset(
     yesterday today hello thanks thank help use used using make made where there when good
     morning afternoon evening slowest fastest slower faster odd strange lately recently
     cheers helpful great perfect awesome nice whose costing driving drives pushing blow blew
-    blown swap swapped swapping putting""".split()
+    blown swap swapped swapping putting heaviest estimate estimated trending worth kind sort
+    stuff things answer priciest costliest""".split()
 )
 _KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
@@ -95,6 +97,7 @@ _GREETINGS: Final = re.compile(
     r"got it|appreciate|much appreciated|"
     r"who are you|what are you|what can you do|how do(es)? (this|netra|it) work|help|"
     r"what (are you able to|can you) help|how can you help|"
+    r"what (kind|sort)s? of (stuff|things|questions) can you|what can you answer|"
     r"what is netra|how are you)\b"
 )
 _OUT_OF_SCOPE: Final = re.compile(
@@ -129,13 +132,15 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
             r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
             r"\bhow much (can|could|would|will) (we|i) save\b|"
-            r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend"
+            r"\bhow (can|could|do|should) (we|i) (decrease|optimi[sz]e)|\boverspend|"
+            r"\b(is|are|would) \w+( \w+)? worth (it|doing|trying|using)\b"
         ),
     ),
     (
         "forecast",
         re.compile(
             r"\bforecast|\bpredict|\bprojection|\bprojected\b|\bwill (we|it|our|the)\b|"
+            r"\bestimated? (\w+ )?(spend|cost|bill)|"
             r"\b(what|where|how much) will\b|"
             r"\bnext month\b|\brun rate\b|\bexpect(ed)? to\b|\bgoing to (spend|cost)"
         ),
@@ -165,6 +170,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
             r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
+            r"trending down|"
             r"(less|lower|fewer) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (less expensive|cheaper))\b"
         ),
@@ -174,6 +180,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
+            r"trending up|"
             r"changed?|changes|(more|higher) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (more expensive|pricier|costlier))\b"
         ),
@@ -186,7 +193,7 @@ _ERROR_COUNT: Final = re.compile(
     r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
     r"(errors|failures|failed)\b"
 )
-_SHORT: Final = {"wk": "week", "mth": "month"}
+_SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month"}
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
@@ -467,9 +474,16 @@ def _grouping(
             break
     top: int | None = None
     joined = " ".join(tokens)
-    if found := re.search(r"\btop (\d+|one|two|three|five|ten)\b", joined):
-        top = int(found[1]) if found[1].isdigit() else _COUNT_WORDS[found[1]]
-    elif group and re.search(r"\b(most|biggest|largest|highest|cheapest|least|lowest)\b", joined):
+    if found := re.search(
+        r"\btop (\d+|one|two|three|five|ten)\b|\b(\d+|three|five|ten) (?:most|biggest|largest|"
+        r"highest|heaviest|priciest|costliest)\b",
+        joined,
+    ):
+        count = found[1] or found[2]
+        top = int(count) if count.isdigit() else _COUNT_WORDS[count]
+    elif group and re.search(
+        r"\b(most|biggest|largest|highest|heaviest|cheapest|least|lowest)\b", joined
+    ):
         top = 1 if singular or {"who", "whose"} & set(tokens) else None
     elif group and singular and re.search(r"\b(which|who)\b", joined):
         top = 1

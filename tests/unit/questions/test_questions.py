@@ -200,3 +200,30 @@ def test_the_day_before_follows_the_previous_questions_day(vocabulary: Vocabular
     assert plan.window is not None
     assert (plan.window.start, plan.window.end) == (date(2025, 6, 28), date(2025, 6, 28))
     assert (plan.measure, plan.filters.api_key) == ("requests", ("key-web",))
+
+
+@pytest.mark.parametrize(
+    ("question", "operation", "top"),
+    [
+        ("show me the 10 heaviest users by cost", "measure", 10),
+        ("the 3 priciest features", "measure", 3),
+        ("estimate next month's cost", "forecast", None),
+        ("is batching worth it?", "recommend", None),
+        ("what kind of things can you do?", "chat", None),
+    ],
+)
+def test_more_everyday_wordings_are_read(
+    vocabulary: Vocabulary, question: str, operation: str, top: int | None
+) -> None:
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.operation, plan.top) == (operation, top)
+
+
+def test_trending_up_or_down_compares_the_last_week_with_the_one_before(
+    vocabulary: Vocabulary,
+) -> None:
+    up = parse("which api keys are trending up", vocabulary, today=TODAY)
+    down = parse("which models are trending down", vocabulary, today=TODAY)
+    assert (up.operation, up.group_by, up.order) == ("compare", "api_key", "desc")
+    assert (down.operation, down.group_by, down.order) == ("compare", "model", "asc")
+    assert up.versus_window is not None and down.versus_window is not None
