@@ -34,7 +34,7 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        _exempt_startup_objects_from_gc()
+        exempt_startup_objects_from_gc()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
@@ -89,7 +89,7 @@ def _return_large_buffers_to_the_os() -> None:
         libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
-def _exempt_startup_objects_from_gc() -> None:
+def exempt_startup_objects_from_gc() -> None:
     """Move what start-up built (modules, the app, the schema) out of the collector's reach.
 
     A full collection walks every tracked object: with the ~125k that FastAPI, SQLAlchemy

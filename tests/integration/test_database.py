@@ -89,3 +89,44 @@ async def test_postgresql_connections_stay_within_the_configured_maximum(migrate
         assert asyncio.get_running_loop().time() - started >= 0.4
     finally:
         await database.dispose()
+
+
+async def test_connections_dropped_by_postgresql_are_replaced_without_failing_a_call(
+    migrated_url, db_kind
+):
+    """Pooled connections are not pinged before use: one that PostgreSQL dropped (a restart,
+    an idle timeout) fails its first statement, and that read or batch runs again on a new
+    connection instead of failing its callers."""
+    if db_kind != "postgresql":
+        pytest.skip("a PostgreSQL connection pool: not on SQLite")
+    database = Database(migrated_url, max_connections=4)
+    admin = Database(migrated_url, max_connections=1)
+
+    def backend(conn):
+        return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+    async def drop_pooled_connections() -> set[int]:
+        pids = set(await asyncio.gather(*(database.read(backend) for _ in range(3))))
+        pids.add(await database.write(backend))
+        terminate = text(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+            " FROM unnest(CAST(:pids AS int[])) pid"
+        )
+        dropped = await admin.write(lambda conn: conn.execute(terminate, {"pids": list(pids)}))
+        assert dropped.scalar() == len(pids)
+        await asyncio.sleep(0.2)  # the backends are gone; the pool still holds their sockets
+        return pids
+
+    try:
+        await database.write(lambda conn: conn.execute(text("CREATE TABLE dropped (n INT)")))
+        pids = await drop_pooled_connections()
+        assert await database.read(backend) not in pids
+
+        await drop_pooled_connections()
+        await database.write(lambda conn: conn.execute(text("INSERT INTO dropped VALUES (1)")))
+        rows = await database.read(lambda conn: conn.execute(text("SELECT n FROM dropped")).all())
+        assert [tuple(row) for row in rows] == [(1,)]
+    finally:
+        await admin.write(lambda conn: conn.execute(text("DROP TABLE IF EXISTS dropped")))
+        await admin.dispose()
+        await database.dispose()

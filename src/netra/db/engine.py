@@ -23,6 +23,12 @@ by a reader thread at most once a second, not by the commit that happens to cros
 SQLite's threshold: that commit, and every unit queued behind it, waited for the copy.
 PostgreSQL runs the same units through the async engine (asyncpg) with ``run_sync``.
 
+Pooled PostgreSQL connections are not pinged before each use (a round trip per transaction,
+~8 % of a worker's CPU under load): a connection that turns out dead on its first statement
+(PostgreSQL restarted since it was pooled) is dropped with the rest of the pool, and the
+read, or the batch before its COMMIT, runs again once on a new connection. A batch that
+loses its connection during COMMIT is not run again (it may have committed).
+
 A PostgreSQL that is down or hung fails a caller within seconds, never a hang: connecting is
 bounded (``PG_CONNECT_TIMEOUT_S``), every statement too (``PG_STATEMENT_TIMEOUT_S``, on the
 server and on the client), waiting for a pooled connection too; ``read`` and ``write``
@@ -125,7 +131,6 @@ class Database:
                 url,
                 pool_size=kept,
                 max_overflow=max_connections - kept,
-                pool_pre_ping=True,
                 pool_timeout=PG_POOL_TIMEOUT_S,
                 connect_args={
                     "timeout": PG_CONNECT_TIMEOUT_S,
@@ -143,7 +148,13 @@ class Database:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._read_threads, self._read_sync, unit)
         try:
-            async with self._async.connect() as conn:
+            try:
+                async with self._async.connect() as conn:
+                    return await conn.run_sync(unit)
+            except Exception as exc:
+                if not _stale(exc):
+                    raise
+            async with self._async.connect() as conn:  # the pool was from before a restart
                 return await conn.run_sync(unit)
         except Exception as exc:
             unavailable = _unavailable(exc)
@@ -241,9 +252,20 @@ class Database:
     ) -> None:
         if self.is_sqlite:
             await loop.run_in_executor(self._write_thread, self._commit_sync, batch, run)
-        else:
-            async with self._async.begin() as conn:
-                await conn.run_sync(run, batch)
+            return
+        for first_try in (True, False):
+            async with self._async.connect() as conn:
+                try:
+                    await conn.begin()
+                    await conn.run_sync(run, batch)
+                except Exception as exc:
+                    if not (first_try and _stale(exc)):
+                        raise
+                    for item in batch:  # the pool was from before a restart: once more
+                        item.error, item.result = None, None
+                    continue
+                await conn.commit()  # not run again if it fails: it may have committed
+                return
 
     def _commit_sync(self, batch: list[_Pending], run: _Runner) -> None:
         with self._sync.connect() as conn:
@@ -289,6 +311,12 @@ def _unavailable(exc: Exception) -> Unavailable | None:
             retry_after_s=2,
         )
     return None
+
+
+def _stale(exc: BaseException) -> bool:
+    """A pooled connection was found dead (the pool is invalidated with it)."""
+    cause = exc.__cause__ if isinstance(exc, _UnitFailed) else exc
+    return isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated
 
 
 class _UnitFailed(Exception):

@@ -55,7 +55,6 @@ _ids_since = (
     )
     .order_by(Run.created_at)
 )
-_row = select(Run).where(Run.id == bindparam("run"))
 _earlier_turns = (
     select(Run.message, Run.state)
     .where(
@@ -75,11 +74,18 @@ _started = {
     "status": "running",
     "started_at": func.coalesce(Run.started_at, bindparam("now", type_=Run.started_at.type)),
 }
-_claim = update(Run).where(Run.id == bindparam("run"), Run.status == "queued").values(**_started)
+# A claim returns the claimed row in the same statement (one round trip to PostgreSQL).
+_claim = (
+    update(Run)
+    .where(Run.id == bindparam("run"), Run.status == "queued")
+    .values(**_started)
+    .returning(*Run.__table__.c)
+)
 _resume = (
     update(Run)
     .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
     .values(**_started, attempt=Run.attempt + 1)
+    .returning(*Run.__table__.c)
 )
 
 
@@ -114,10 +120,7 @@ def ids_since(conn: Connection, user_id: str, since: datetime) -> list[str]:
 
 def claim(conn: Connection, run_id: str, now: datetime, *, resume: bool) -> Any | None:
     """Mark the run running (a resume counts an attempt); its row, or None if not claimable."""
-    claimed = conn.execute(_resume if resume else _claim, {"run": run_id, "now": now})
-    if claimed.rowcount != 1:
-        return None
-    return conn.execute(_row, {"run": run_id}).one()
+    return conn.execute(_resume if resume else _claim, {"run": run_id, "now": now}).first()
 
 
 def earlier_turns(conn: Connection, thread_id: str, run_id: str, turns: int) -> list[Any]:

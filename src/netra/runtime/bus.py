@@ -30,6 +30,7 @@ EXECUTORS = "executors"
 GAP = "bus_gap"
 REDIS_TIMEOUT_S = 2.0
 PUBLISH_TIMEOUT_S = 2.0
+PUBLISH_BATCH = 256  # messages sent in one pipeline at most
 LISTEN_POLL_S = 0.5
 PING_EVERY_S = 1.0
 SILENCE_S = 3.0
@@ -170,6 +171,8 @@ class RedisBus:
         self._reader: asyncio.Task[None] | None = None
         # Redis failed a call: the reader reconnects, publishing pauses until it has.
         self._lost = asyncio.Event()
+        self._outgoing: deque[tuple[str, str, asyncio.Future[None]]] = deque()
+        self._sender: asyncio.Task[None] | None = None
         self.reconnects = 0
 
     @staticmethod
@@ -187,6 +190,8 @@ class RedisBus:
         self._reader = asyncio.create_task(self._read(), name="redis-bus-reader")
 
     async def stop(self) -> None:
+        if self._sender is not None:
+            await asyncio.gather(self._sender, return_exceptions=True)
         if self._reader is not None:
             self._reader.cancel()
             await asyncio.gather(self._reader, return_exceptions=True)
@@ -202,16 +207,37 @@ class RedisBus:
         await asyncio.wait_for(self._redis.ping(), REDIS_TIMEOUT_S)
 
     async def publish(self, user_id: str, delivery: Delivery) -> None:
+        """Returns once Redis has the message (or the bus has given up on it).
+
+        Messages published while a send is in flight wait for it and go together, in the
+        order of their ``publish`` calls, in one pipeline: one round trip instead of one per
+        event under load.
+        """
         if self._lost.is_set():
             return  # reconnecting: the subscribers catch up from the log after the gap
-        try:
-            await asyncio.wait_for(
-                self._redis.publish(self.channel(user_id), json.dumps(asdict(delivery))),
-                PUBLISH_TIMEOUT_S,
-            )
-        except Exception as exc:  # stored already: subscribers catch up after the gap
-            log.warning("bus.publish_failed", error=repr(exc), type=delivery.type)
-            self._lost.set()
+        sent = asyncio.get_running_loop().create_future()
+        self._outgoing.append((self.channel(user_id), json.dumps(asdict(delivery)), sent))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_outgoing(), name="redis-bus-sender")
+        await sent
+
+    async def _send_outgoing(self) -> None:
+        while self._outgoing:
+            batch = [
+                self._outgoing.popleft() for _ in range(min(PUBLISH_BATCH, len(self._outgoing)))
+            ]
+            if not self._lost.is_set():
+                pipeline = self._redis.pipeline(transaction=False)
+                for channel, message, _ in batch:
+                    pipeline.publish(channel, message)
+                try:
+                    await asyncio.wait_for(pipeline.execute(), PUBLISH_TIMEOUT_S)
+                except Exception as exc:  # stored already: subscribers catch up after the gap
+                    log.warning("bus.publish_failed", error=repr(exc), messages=len(batch))
+                    self._lost.set()
+            for _, _, sent in batch:
+                if not sent.done():  # a cancelled publisher's message went all the same
+                    sent.set_result(None)
 
     @asynccontextmanager
     async def subscribe(self, user_id: str) -> AsyncIterator[Subscription]:
