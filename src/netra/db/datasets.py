@@ -31,15 +31,6 @@ def add(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
 _owned = select(Dataset).where(
     Dataset.id == bindparam("dataset"), Dataset.user_id == bindparam("user")
 )
-_owned_id = select(Dataset.id).where(
-    Dataset.id == bindparam("dataset"), Dataset.user_id == bindparam("user")
-)
-_newest_id = (
-    select(Dataset.id)
-    .where(Dataset.user_id == bindparam("user"))
-    .order_by(Dataset.created_at.desc())
-    .limit(1)
-)
 
 
 def get(conn: Connection, user_id: str, dataset_id: str) -> Any:
@@ -47,17 +38,6 @@ def get(conn: Connection, user_id: str, dataset_id: str) -> Any:
     if row is None:
         raise NotFound("no such dataset")
     return row
-
-
-def owned_id(conn: Connection, user_id: str, dataset_id: str) -> str:
-    """``dataset_id`` if this user owns it (a run's dataset), else NotFound."""
-    if conn.scalar(_owned_id, {"dataset": dataset_id, "user": user_id}) is None:
-        raise NotFound("no such dataset")
-    return dataset_id
-
-
-def newest_id(conn: Connection, user_id: str) -> str | None:
-    return conn.scalar(_newest_id, {"user": user_id})
 
 
 def list_for(conn: Connection, user_id: str) -> list[dict[str, Any]]:

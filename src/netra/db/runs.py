@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, String, bindparam, func, insert, literal, select, update
 
 from netra.clock import rfc3339
-from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Report, Run, User
+from netra.db.tables import ACTIVE_STATUSES, RUN_IS_ACTIVE, Dataset, Report, Run, Thread, User
 from netra.errors import NotFound, NotReady
 
 
@@ -96,10 +97,6 @@ def get(conn: Connection, user_id: str, run_id: str) -> Any:
     return row
 
 
-def active_count(conn: Connection, user_id: str) -> int:
-    return conn.scalar(_active_count, {"user": user_id}) or 0
-
-
 def active_in_thread(conn: Connection, thread_id: str) -> list[str]:
     return list(conn.scalars(_active_in_thread, {"thread": thread_id}))
 
@@ -109,8 +106,50 @@ def lock_user(conn: Connection, user_id: str) -> None:
     conn.execute(_lock_user, {"user": user_id})
 
 
-def created_since(conn: Connection, user_id: str, since: datetime) -> int:
-    return conn.scalar(_created_since, {"user": user_id, "since": since}) or 0
+@cache
+def _admission_checks(dataset_given: bool, thread_given: bool, counts_recent: bool) -> Any:
+    user, thread = bindparam("user", type_=String), bindparam("thread", type_=String)
+    dataset = select(Dataset.id).where(Dataset.user_id == user)
+    if dataset_given:
+        dataset = dataset.where(Dataset.id == bindparam("dataset"))
+    else:
+        dataset = dataset.order_by(Dataset.created_at.desc()).limit(1)
+    owned_thread = select(Thread.id).where(Thread.id == thread, Thread.user_id == user)
+    thread_runs = select(func.count()).where(Run.thread_id == thread, RUN_IS_ACTIVE)
+    columns = {
+        "dataset": dataset,
+        "active": _active_count,
+        "recent": _created_since if counts_recent else None,
+        "thread": owned_thread if thread_given else None,
+        "thread_runs": thread_runs if thread_given else None,
+    }
+    return select(
+        *(
+            (literal(None) if query is None else query.scalar_subquery()).label(name)
+            for name, query in columns.items()
+        )
+    )
+
+
+def admission_checks(
+    conn: Connection,
+    user_id: str,
+    *,
+    since: datetime | None,
+    dataset_id: str | None,
+    thread_id: str | None,
+) -> Any:
+    """What an admission checks, in one statement (one round trip to PostgreSQL).
+
+    A row of: ``dataset`` (``dataset_id`` if the user owns it, or the user's newest
+    dataset's id when none is given; None if neither), ``active`` (the user's active runs),
+    ``recent`` (the user's runs created after ``since``; None without ``since``: a count
+    that reads every run of the user), ``thread`` (``thread_id`` if the
+    user owns it) and ``thread_runs`` (its active runs).
+    """
+    statement = _admission_checks(dataset_id is not None, thread_id is not None, since is not None)
+    params = {"user": user_id, "since": since, "dataset": dataset_id, "thread": thread_id}
+    return conn.execute(statement, params).one()
 
 
 def ids_since(conn: Connection, user_id: str, since: datetime) -> list[str]:

@@ -19,9 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from netra.clock import utc_now
 from netra.config import Settings
 from netra.db import Database, threads
-from netra.db import datasets as dataset_rows
 from netra.db import runs as run_rows
-from netra.errors import RateLimited, ThreadBusy, TooManyRuns, Unavailable
+from netra.errors import NotFound, RateLimited, ThreadBusy, TooManyRuns, Unavailable
 from netra.ids import new_id
 from netra.protocol import ErrorBody, RunFailed, RunStarted
 from netra.questions.plan import QuestionPlan
@@ -71,19 +70,27 @@ class Admission:
         question, agents_with_data = self.planner(message)
 
         def admit(conn: Connection) -> tuple[Any, Emitter, dict[str, Any]]:
-            dataset = (  # its id
-                dataset_rows.owned_id(conn, user_id, dataset_id)
-                if dataset_id
-                else dataset_rows.newest_id(conn, user_id)
+            if not self.db.is_sqlite:  # serialise one user's admissions (SQLite's writes are)
+                run_rows.lock_user(conn, user_id)  # before the counts below: they see its runs
+            per_minute = self.settings.runs_per_minute_per_user
+            checks = run_rows.admission_checks(
+                conn,
+                user_id,
+                since=utc_now() - RATE_WINDOW if per_minute else None,
+                dataset_id=dataset_id,
+                thread_id=thread_id,
             )
-            self._check_limits(conn, user_id)
+            if dataset_id is not None and checks.dataset is None:
+                raise NotFound("no such dataset")
+            self._check_limits(checks.active, checks.recent)
             thread = thread_id
             if thread is None:
                 thread = threads.create(conn, user_id, message[:TITLE_MAX])["id"]
-            else:
-                threads.get(conn, user_id, thread)
-                if run_rows.active_in_thread(conn, thread):
-                    raise ThreadBusy("a run of this thread is still going")
+            elif checks.thread is None:
+                raise NotFound("no such thread")
+            elif checks.thread_runs:
+                raise ThreadBusy("a run of this thread is still going")
+            dataset = checks.dataset
             plan = agents_with_data if dataset is not None else list(NO_DATA_AGENTS)
             state = RunState(message=message, question=question, plan=plan)
             now = utc_now()
@@ -138,15 +145,13 @@ class Admission:
         error = {"code": "unavailable", "message": "the run queue was unavailable"}
         await emitter.finish(RunFailed(error=ErrorBody(**error)), "failed", error=error)
 
-    def _check_limits(self, conn: Connection, user_id: str) -> None:
-        if not self.db.is_sqlite:  # serialise one user's admissions (SQLite writes are serial)
-            run_rows.lock_user(conn, user_id)
-        if run_rows.active_count(conn, user_id) >= self.settings.max_runs_per_user:
+    def _check_limits(self, active: int, recent: int | None) -> None:
+        """``active``: the user's runs going; ``recent``: those created in the last minute
+        (None without a rate limit)."""
+        if active >= self.settings.max_runs_per_user:
             raise TooManyRuns(
                 f"at most {self.settings.max_runs_per_user} runs may be going at once"
             )
         per_minute = self.settings.runs_per_minute_per_user
-        if per_minute:
-            recent = run_rows.created_since(conn, user_id, utc_now() - RATE_WINDOW)
-            if recent >= per_minute:
-                raise RateLimited(f"at most {per_minute} runs a minute")
+        if per_minute and recent is not None and recent >= per_minute:
+            raise RateLimited(f"at most {per_minute} runs a minute")
