@@ -8,6 +8,7 @@ from sqlalchemy import insert, select
 
 from netra.clock import utc_now
 from netra.db.events import events_after
+from netra.db.runs import claim
 from netra.db.tables import Run, RunEvent, Thread, User
 from netra.protocol import (
     AgentStarted,
@@ -187,3 +188,19 @@ async def test_batched_rows_commit_together_and_a_bad_row_fails_alone(db):
     assert isinstance(results[2], IntegrityError)
     assert [r for i, r in enumerate(results) if i != 2] == [None, None, None]
     assert [seq for seq, _, _ in await _stored(db, run_id)] == [1, 2, 3]
+
+
+async def test_an_executor_whose_run_was_taken_over_cannot_end_it(db):
+    """A superseded executor (its lease lapsed while it still ran) ends nothing: the run is
+    ended once, by the attempt that took it over."""
+    user_id, thread_id, run_id = await _run(db)
+    ids = dict(user_id=user_id, thread_id=thread_id, run_id=run_id)
+    superseded = Emitter(db, MemoryBus(), **ids, last_seq=0, attempt=1)
+    await db.write(lambda conn: claim(conn, run_id, utc_now(), resume=True))  # attempt 2
+    current = Emitter(db, MemoryBus(), **ids, last_seq=0, attempt=2)
+
+    done = RunCompleted(response=Response(text="x"), duration_ms=1)
+    assert await superseded.finish(done, "completed") is False
+    assert await current.finish(RunCancelled(), "cancelled") is True
+    stored = await _stored(db, run_id)
+    assert [(seq, kind) for seq, kind, _ in stored] == [(1, "run_cancelled")]

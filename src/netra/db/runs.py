@@ -31,9 +31,9 @@ def run_json(row: Any) -> dict[str, Any]:
 insert_run = insert(Run)
 insert_report = insert(Report)
 save_state = update(Run).where(Run.id == bindparam("run")).values(state=bindparam("new_state"))
-end_run = (  # only an active run ends, so it ends once
+end_run = (  # only an active run ends, so it ends once; and only by its current attempt
     update(Run)
-    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE)
+    .where(Run.id == bindparam("run"), RUN_IS_ACTIVE, Run.attempt == bindparam("run_attempt"))
     .values(
         status=bindparam("new_status"),
         error=bindparam("new_error", type_=Run.error.type),

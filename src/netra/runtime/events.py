@@ -47,12 +47,16 @@ class Emitter:
         thread_id: str,
         run_id: str,
         last_seq: int,
+        attempt: int = 1,
     ) -> None:
+        """``attempt``: the run's attempt this emitter writes for (a run taken over by
+        another executor has a later one: this emitter can no longer end it)."""
         self.db = db
         self.bus = bus
         self.user_id = user_id
         self.thread_id = thread_id
         self.run_id = run_id
+        self.attempt = attempt
         self.seq = last_seq
         self._last_store: asyncio.Future[Any] | None = None
         self._outbox: deque[tuple[asyncio.Future[Any], dict[str, Any]]] = deque()
@@ -63,7 +67,13 @@ class Emitter:
     def for_run(cls, db: Database, bus: Bus, run: Any, *, last_seq: int) -> Emitter:
         """The emitter of a stored ``run`` row whose last stored event is ``last_seq``."""
         return cls(
-            db, bus, user_id=run.user_id, thread_id=run.thread_id, run_id=run.id, last_seq=last_seq
+            db,
+            bus,
+            user_id=run.user_id,
+            thread_id=run.thread_id,
+            run_id=run.id,
+            last_seq=last_seq,
+            attempt=run.attempt,
         )
 
     def _row(self, data: RunEventData, ts: datetime | None = None) -> dict[str, Any]:
@@ -132,8 +142,9 @@ class Emitter:
     ) -> bool:
         """Store the terminal event with the final status (and ``writes``), then publish it.
 
-        Returns False, storing nothing, when the run had already ended. Waits for the
-        run's previous event to be committed first, so the log never has a hole.
+        Returns False, storing nothing, when the run had already ended or another executor
+        has taken it over (a later attempt). Waits for the run's previous event to be
+        committed first, so the log never has a hole.
         """
         await self.settled()
         run_id = self.run_id
@@ -144,7 +155,13 @@ class Emitter:
         def unit(conn: Connection) -> bool:
             ended = conn.execute(
                 run_rows.end_run,
-                {"run": run_id, "new_status": status, "new_error": error, "ended_at": utc_now()},
+                {
+                    "run": run_id,
+                    "run_attempt": self.attempt,
+                    "new_status": status,
+                    "new_error": error,
+                    "ended_at": utc_now(),
+                },
             )
             if ended.rowcount != 1:
                 return False
