@@ -10,15 +10,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import structlog
+
 from netra.agents import build_agents
 from netra.agents.triage import plan_question
 from netra.config import Settings
 from netra.dataset_store import Datasets, Limits
 from netra.db import Database
+from netra.errors import Unavailable
 from netra.metrics import Metrics
 from netra.runtime.bus import Bus, create_bus
 from netra.runtime.runner import Runner
-from netra.storage import open_storage
+from netra.storage import FolderStore, open_storage
+
+log = structlog.get_logger(__name__)
+
+# How often a process drops its cached copies of datasets deleted through another process.
+CACHE_SWEEP_S = 600
 
 
 @dataclass(slots=True)
@@ -61,7 +69,10 @@ async def open_resources(
     agents = build_agents(db, llm, lambda usage: resources.metrics.record_llm(usage))
     runner = Runner(settings, db, bus, agents, plan_question, datasets, executes=executes)
     resources = Resources(settings, db, bus, runner, Metrics(runner), datasets)
-    probe = asyncio.create_task(resources.metrics.probe_bus(bus), name="bus-probe")
+    background = [asyncio.create_task(resources.metrics.probe_bus(bus), name="bus-probe")]
+    if datasets.files.caches:
+        sweeping = _sweep_cache_every(datasets.files, CACHE_SWEEP_S)
+        background.append(asyncio.create_task(sweeping, name="cache-sweep"))
     try:
         await runner.queue.start()
         try:
@@ -73,7 +84,20 @@ async def open_resources(
         finally:
             await runner.queue.stop(settings.shutdown_grace_s)
     finally:
-        probe.cancel()
-        await asyncio.gather(probe, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await bus.stop()
         await db.dispose()
+
+
+async def _sweep_cache_every(files: FolderStore, period_s: float) -> None:
+    """Drop the cached copies of datasets deleted elsewhere: at start, then every period."""
+    while True:
+        try:
+            dropped = await asyncio.to_thread(files.sweep_cache)
+            if dropped:
+                log.info("storage.cache_swept", dropped=dropped)
+        except Unavailable as exc:  # the store is away: the next period tries again
+            log.warning("storage.cache_sweep_failed", error=str(exc))
+        await asyncio.sleep(period_s)

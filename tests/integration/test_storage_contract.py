@@ -127,3 +127,20 @@ def test_an_unreachable_object_store_is_unavailable(monkeypatch, tmp_path, s3_en
         store.fetch(new_id(), new_id())
     with pytest.raises(Unavailable, match="dataset storage"):
         store.usage(new_id())
+
+
+def test_a_sweep_drops_cached_copies_of_datasets_deleted_elsewhere(stores):
+    """A dataset deleted through one process leaves no copy in another's cache after its
+    sweep; the datasets still stored keep theirs."""
+    writer, reader = stores
+    user = new_id()
+    deleted_id, _ = _put(writer, user)
+    kept_id, kept = _put(writer, user, rows=200)
+    for dataset_id in (deleted_id, kept_id):
+        reader.fetch(user, dataset_id)
+    writer.delete(user, deleted_id)
+
+    assert reader.sweep_cache() == (1 if reader.caches else 0)
+    assert not reader.local(user, deleted_id).exists()
+    assert reader.local(user, kept_id).read_bytes() == kept
+    assert reader.sweep_cache() == 0

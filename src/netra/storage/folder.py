@@ -28,6 +28,8 @@ def missing(dataset_id: str) -> NotFound:
 
 
 class FolderStore:
+    caches = False  # the folder is the store: no copy of anything to sweep
+
     def __init__(self, root: Path) -> None:
         self.root = root
 
@@ -56,6 +58,10 @@ class FolderStore:
 
     def delete(self, user_id: str, dataset_id: str) -> None:
         self.local(user_id, dataset_id).unlink(missing_ok=True)
+
+    def sweep_cache(self) -> int:
+        """Drop this process's copies of deleted datasets; how many (none here)."""
+        return 0
 
     def usage(self, user_id: str) -> tuple[int, int]:
         """The user's stored datasets: how many and their bytes."""

@@ -3,7 +3,9 @@
 Objects: ``s3://{bucket}/{prefix}/{user_id}/{dataset_id}.parquet``. A process that analyses
 a dataset downloads it once into its cache (the ``FolderStore`` layout), with the object's
 ETag beside it; each fetch compares size and ETag with the object's (one HEAD request), so a
-deleted object is never read from a stale copy. DuckDB reads the local file: no httpfs
+deleted object is never read from a stale copy. A dataset deleted through another process
+leaves its copy in this one's cache until ``sweep_cache`` (every ``CACHE_SWEEP_S`` in a
+running server or worker) finds its object gone. DuckDB reads the local file: no httpfs
 extension, which DuckDB would download at run time.
 """
 
@@ -48,6 +50,8 @@ def _absent(exc: ClientError) -> bool:
 class S3Store(FolderStore):
     """``root``: the read cache. Credentials and region: the AWS SDK's usual sources
     (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_REGION``, a profile, a role)."""
+
+    caches = True
 
     def __init__(self, url: str, cache: Path, endpoint_url: str | None = None) -> None:
         super().__init__(cache)
@@ -108,6 +112,22 @@ class S3Store(FolderStore):
         with _answered():
             self.client.delete_object(Bucket=self.bucket, Key=self.key(user_id, dataset_id))
         self._evict(self.local(user_id, dataset_id))
+
+    def sweep_cache(self) -> int:
+        """Drop the cached copies whose object is gone (deleted through another process),
+        one HEAD request each; how many were dropped."""
+        dropped = 0
+        for path in self.root.glob("*/*.parquet"):
+            key = self.key(path.parent.name, path.stem)
+            with _answered():
+                try:
+                    self.client.head_object(Bucket=self.bucket, Key=key)
+                except ClientError as exc:
+                    if not _absent(exc):
+                        raise
+                    self._evict(path)
+                    dropped += 1
+        return dropped
 
     def usage(self, user_id: str) -> tuple[int, int]:
         count = size = 0
