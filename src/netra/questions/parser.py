@@ -44,7 +44,13 @@ from netra.questions.plan import (
     Window,
 )
 from netra.questions.vocabulary import Vocabulary
-from netra.questions.windows import find_windows, over_periods, period_before, recent_days
+from netra.questions.windows import (
+    find_windows,
+    fix_time_typos,
+    over_periods,
+    period_before,
+    recent_days,
+)
 
 _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "model": "model", "models": "model", "llm": "model", "llms": "model",
@@ -99,6 +105,10 @@ _GREETINGS: Final = re.compile(
     r"what (are you able to|can you) help|how can you help|"
     r"what (kind|sort)s? of (stuff|things|questions) can you|what can you answer|"
     r"what is netra|how are you)\b"
+)
+_GREETING_LEAD: Final = re.compile(
+    r"^(hi|hello|hey|yo|good (morning|afternoon|evening))( there| team| all| folks| netra)?"
+    r"( and)? "  # a comma is read as "and"
 )
 _OUT_OF_SCOPE: Final = re.compile(
     r"\b(revenue|profit|salary|salaries|weather|stock|customers?|churn|headcount|employees|"
@@ -193,7 +203,8 @@ _ERROR_COUNT: Final = re.compile(
     r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
     r"(errors|failures|failed)\b"
 )
-_SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month"}
+_SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month", "mo": "month"}
+_SHORTENED: Final = re.compile(r"\b(" + "|".join(_SHORT) + r")(s?)\b")
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
@@ -282,9 +293,11 @@ def _read(
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
-    text = re.sub(r"\b(wk|mth)(s?)\b", lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
+    text = re.sub(_SHORTENED, lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
+    names = names_of(vocabulary)
+    text = fix_time_typos(text, _KNOWN, names.words)  # "last mnth"
     today = today or datetime.now(UTC).date()
     last_day = vocabulary.last_at.date() if vocabulary.last_at else today
     reference, anchored = (last_day, True) if last_day < today else (today, False)
@@ -298,15 +311,13 @@ def _read(
         spans.append(target_span)
     for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
-    names = names_of(vocabulary)
     tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    greets = _GREETINGS.match(words) and not _measures(words)  # not "thanks, now the spend"
-    if greets and not matches and not windows and len(tokens) <= 8:
-        return QuestionPlan(operation="chat")
-    if _OUT_OF_SCOPE.search(words):
+    if _OUT_OF_SCOPE.search(text) or _OUT_OF_SCOPE.search(words):  # as written, or misspelt
         return _unknown(words, vocabulary, "a question about something usage data does not hold")
+    if _is_chat(words, len(tokens)) and not matches and not windows:
+        return QuestionPlan(operation="chat")
     shapes = bool(vocabulary.values)  # without names (admission) every name would be missing
     if missing := missing_name(question, rest, tokens, matches, _WORDS, shapes=shapes):
         return _not_in_data(question, missing, vocabulary, today, suggest)
@@ -343,7 +354,8 @@ def _read(
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
-    if operation is None and re.search(r"\b(than|or)\b", words) and len(matches) == 2:
+    two_sides = len(matches) == 2 or len(windows) == 2  # "june 1-7 more than june 8-14?"
+    if operation is None and re.search(r"\b(than|or)\b", words) and two_sides:
         operation = "compare"
     filters, versus = _sides(matches, operation)
     if status:
@@ -374,6 +386,16 @@ def _read(
         what_if=_what_if(words, target) if operation == "what_if" else None,
         kinds=_kinds(words) if operation == "recommend" else (),
     )
+
+
+def _is_chat(words: str, size: int) -> bool:
+    """A greeting, thanks or product question naming no measure (not ``thanks, now the
+    spend``): short, or a product question after a greeting (``hi there, what kind of stuff
+    can you answer?``)."""
+    if not _GREETINGS.match(words) or _measures(words):
+        return False
+    tail = _GREETING_LEAD.sub("", words, count=1)
+    return size <= 8 or (tail != words and bool(_GREETINGS.match(tail)))
 
 
 def _month_after(window: Window, last_day: date) -> bool:

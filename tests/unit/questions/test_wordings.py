@@ -10,6 +10,7 @@ from netra.questions.windows import find_windows
 from tests.unit.questions.conftest import CLAUDE, TODAY
 
 END = date(2025, 6, 30)
+JUNE_1, MAY_1, MAY_31 = date(2025, 6, 1), date(2025, 5, 1), date(2025, 5, 31)
 
 
 def _days(text: str) -> list[tuple[date, date]]:
@@ -116,3 +117,49 @@ def test_the_difference_between_two_months_compares_them(vocabulary: Vocabulary)
     assert plan.operation == "compare"
     assert plan.window and plan.window.start == date(2025, 5, 1)
     assert plan.versus_window and plan.versus_window.start == date(2025, 6, 1)
+
+
+def _period(question: str, vocabulary: Vocabulary) -> tuple[date, date] | None:
+    window = parse(question, vocabulary, today=TODAY).window
+    return (window.start, window.end) if window else None
+
+
+def test_misspelt_time_words_keep_their_window(vocabulary: Vocabulary) -> None:
+    plan = parse("totl spend on anthropc last mnth", vocabulary, today=TODAY)
+    assert plan.filters.provider == ("anthropic",)
+    assert _period("totl spend on anthropc last mnth", vocabulary) == (MAY_1, MAY_31)
+    assert _period("requets per day in jnue", vocabulary) == (JUNE_1, END)
+    assert _period("waht was our spned on gemni last wek", vocabulary) == (
+        date(2025, 6, 23),
+        date(2025, 6, 29),
+    )
+    assert _period("$ by project this mo", vocabulary) == (JUNE_1, END)
+    # a word one edit from a time word stays itself where no time word stands
+    assert parse("what did jane spend", vocabulary, today=TODAY).operation == "unknown"
+
+
+def test_the_second_after_a_part_of_a_month_is_the_same_months(vocabulary: Vocabulary) -> None:
+    question = "was the first week of june more expensive than the second?"
+    plan = parse(question, vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert plan.window and (plan.window.start, plan.window.end) == (JUNE_1, date(2025, 6, 7))
+    assert plan.versus_window
+    assert (plan.versus_window.start, plan.versus_window.end) == (
+        date(2025, 6, 8),
+        date(2025, 6, 14),
+    )
+    assert _days("first half of may vs the second")[1] == (date(2025, 5, 16), MAY_31)
+
+
+def test_a_day_of_the_month_alone_is_the_latest_such_day() -> None:
+    assert _days("why did spend jump on the 25th") == [(date(2025, 6, 25), date(2025, 6, 25))]
+    assert _days("spend on the 95th percentile") == []
+
+
+def test_a_greeting_with_a_product_question_is_chat(vocabulary: Vocabulary) -> None:
+    hello = parse("hi there, what kind of stuff can you answer?", vocabulary, today=TODAY)
+    assert hello.operation == "chat"
+    asks = parse("hi there, what did we spend last week?", vocabulary, today=TODAY)
+    assert asks.operation == "measure"
+    weather = parse("hello, what's the weather like", vocabulary, today=TODAY)
+    assert weather.operation == "unknown"
