@@ -57,7 +57,7 @@ _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "provider": "provider", "providers": "provider", "vendor": "provider", "vendors": "provider",
     "feature": "feature", "features": "feature",
     "user": "user", "users": "user", "who": "user", "whose": "user", "people": "user",
-    "person": "user",
+    "person": "user", "spender": "user", "spenders": "user",
     "project": "project", "projects": "project", "team": "project", "teams": "project",
     "key": "api_key", "keys": "api_key",
     "status": "status",
@@ -173,7 +173,7 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     ),
     ("compare", re.compile(r"\bcompar|\bvs\b|\bversus\b|\bdifference between\b|\bagainst\b")),
 )
-_ADVICE: Final = re.compile(r"^(should|shall) (we|i)\b|\bshould (we|i) (be )?us")
+_ADVICE: Final = re.compile(r"^(should|shall)\b|\bshould (we|i) (be )?us")  # any subject
 _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
     (
         "asc",
@@ -201,7 +201,7 @@ _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|f
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
 _ERROR_COUNT: Final = re.compile(
     r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
-    r"(errors|failures|failed)\b"
+    r"(errors|failures|failed)\b|\b(requests|calls) (that )?(failed|errored)\b"
 )
 _SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month", "mo": "month"}
 _SHORTENED: Final = re.compile(r"\b(" + "|".join(_SHORT) + r")(s?)\b")
@@ -211,7 +211,10 @@ _RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     (
         "cache_read_share",
-        re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
+        re.compile(
+            r"\bcache (read|hit)( share| rate| ratio)?|\bcached (input|tokens)|\bcache rate|"
+            r"\bfrom (the )?cache"
+        ),
     ),
     ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
     (
@@ -233,7 +236,12 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
             r"failures?)\b|\b(errors?|failed|failures?)\b.*\b(cost|costs|spend|money)\b"
         ),
     ),
-    ("cost_per_request", re.compile(r"\bper (request|call)\b|\baverage cost|\bavg cost|\bunit")),
+    (
+        "cost_per_request",
+        re.compile(
+            r"\b((cost|spend|price) )?per (request|call)\b|\baverage cost|\bavg cost|\bunit"
+        ),
+    ),
     ("share", re.compile(r"\bshare\b|\bpercent|\bfraction\b|\bproportion\b|%")),
     (
         "input_tokens",
@@ -244,7 +252,10 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     ),
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
     ("total_tokens", re.compile(r"\btokens?\b")),
-    ("requests", re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b|\bvolume\b|\btraffic\b")),
+    (
+        "requests",  # not "how many" of another measure ("how many tokens")
+        re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b(?! #)|\bvolume\b|\btraffic\b"),
+    ),
     ("spend", re.compile(r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
 )
 _COUNT_WORDS: Final = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10}
@@ -293,6 +304,7 @@ def _read(
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
+    text = re.sub(r"(?<=\w)\s*\+\s*(?=\w)", " and ", text)  # "p95 + p99"
     text = re.sub(_SHORTENED, lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
@@ -368,6 +380,8 @@ def _read(
         if versus is None and versus_window is None:
             window, versus_window = _periods(text, windows, over, reference, anchored)
         group_by = _changed_by(tokens, matches, group_by)
+    if operation == "compare" and versus is None and versus_window is None and len(windows) == 1:
+        window, versus_window = _measured_against(text, windows, reference) or (window, None)
     if operation == "compare" and versus is None and versus_window is None:
         operation = "measure"
         if group_by is None and len(matches) == 1 and len(matches[0].values) > 1:
@@ -407,13 +421,14 @@ def _month_after(window: Window, last_day: date) -> bool:
 
 def _measures(words: str) -> list[Measure]:
     """The measure asked for; several when the question joins them (``spend and error
-    rate``), in the order asked. Each pattern takes its words from the next ones."""
+    rate``), in the order asked. Each pattern takes its words from the next ones (marked
+    ``#``: ``how many`` just before another measure's words is that measure's count)."""
     found: list[tuple[int, int, Measure]] = []
     left = words
     for measure, pattern in _MEASURES:
         if hit := pattern.search(left):
             found.append((hit.start(), hit.end(), measure))
-            left = left[: hit.start()] + " " * (hit.end() - hit.start()) + left[hit.end() :]
+            left = left[: hit.start()] + "#" * (hit.end() - hit.start()) + left[hit.end() :]
     if not found:
         return []
     first = found[0][2]  # the most specific measure named, when they are not joined
@@ -434,19 +449,35 @@ def _periods(
     the period before it; else the last 7 days and the 7 before."""
     if over:
         return over[0], over[1]
+    if against := _measured_against(text, windows, reference):
+        return against
     if windows:
-        window, (start, _) = windows[0]
-        if _AGAINST.search(text[:start]) and window.end < reference:
-            latest = Window(
-                start=window.end + timedelta(days=1),
-                end=reference,
-                words=window.words.replace("last", "this"),
-                anchored_to_data=window.anchored_to_data,
-            )
-            return latest, window
-        return window, period_before(window)
+        return windows[0][0], period_before(windows[0][0])
     recent = recent_days(_RECENT_DAYS, reference, anchored)
     return recent, period_before(recent)
+
+
+def _measured_against(
+    text: str, windows: list[tuple[Window, tuple[int, int]]], reference: date
+) -> tuple[Window, Window] | None:
+    """The period since a window the question measures against (``compared to last
+    month``: this month), and that window; None when the first window is not such."""
+    if not windows:
+        return None
+    window, (start, _) = windows[0]
+    if not _AGAINST.search(text[:start]) or window.end >= reference:
+        return None
+    latest = Window(
+        start=window.end + timedelta(days=1),
+        end=reference,
+        words=(
+            window.words.replace("last", "this")
+            if "last" in window.words
+            else f"after {window.words}"
+        ),
+        anchored_to_data=window.anchored_to_data,
+    )
+    return latest, window
 
 
 def _changed_by(

@@ -163,3 +163,59 @@ def test_a_greeting_with_a_product_question_is_chat(vocabulary: Vocabulary) -> N
     assert asks.operation == "measure"
     weather = parse("hello, what's the weather like", vocabulary, today=TODAY)
     assert weather.operation == "unknown"
+
+
+def test_spenders_are_users(vocabulary: Vocabulary) -> None:
+    plan = parse("top 5 spenders in june", vocabulary, today=TODAY)
+    assert (plan.group_by, plan.top) == ("user", 5)
+
+
+def test_requests_that_failed_are_counted(vocabulary: Vocabulary) -> None:
+    question = "how many requests failed for the summarize feature"
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.measure, plan.filters.status) == ("requests", ("error",))
+
+
+def test_a_family_word_with_a_short_name_is_that_model(vocabulary: Vocabulary) -> None:
+    def models(question: str) -> tuple[str, ...]:
+        return parse(question, vocabulary, today=TODAY).filters.model
+
+    assert models("whats the p95 on gemini flash") == ("gemini-2.5-flash",)
+    assert models("gemini 2.5 spend") == ("gemini-2.5-flash", "gemini-2.5-pro")
+    assert models("claude sonnet 4 requests") == ("claude-sonnet-4-20250514",)
+
+
+def test_a_version_no_model_of_the_data_has_is_declined(vocabulary: Vocabulary) -> None:
+    for question in ("gemini 3 pro spend last week", "gpt 5 spend", "claude 4 requests"):
+        plan = parse(question, vocabulary, today=TODAY)
+        assert plan.operation == "unknown", question
+        assert plan.not_in_data == " ".join(question.split()[:2])
+
+
+def test_every_part_joined_by_plus_or_how_many_is_kept(vocabulary: Vocabulary) -> None:
+    def measures(question: str) -> tuple[str, ...]:
+        return parse(question, vocabulary, today=TODAY).measures
+
+    assert measures("p95 + p99 for the agent feature") == ("latency_p95", "latency_p99")
+    assert measures("how much did o1 cost last month and how many tokens did it use") == (
+        "spend",
+        "total_tokens",
+    )
+    assert measures("cache read share and cost per request for claude sonnet 4") == (
+        "cache_read_share",
+        "cost_per_request",
+    )
+
+
+def test_compared_to_a_past_window_is_the_period_since_it(vocabulary: Vocabulary) -> None:
+    plan = parse("is anthropic spend up compared to last month?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.provider) == ("compare", ("anthropic",))
+    assert plan.window and (plan.window.start, plan.window.end) == (JUNE_1, END)
+    assert plan.versus_window
+    assert (plan.versus_window.start, plan.versus_window.end) == (MAY_1, MAY_31)
+
+
+def test_should_with_any_subject_asks_for_advice(vocabulary: Vocabulary) -> None:
+    plan = parse("should the data-platform project use batching?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.project) == ("recommend", ("data-platform",))
+    assert plan.kinds == ("batch_api",)
