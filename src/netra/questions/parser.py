@@ -180,7 +180,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
             r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
-            r"trending down|"
+            r"trending down|(is|are|was|were)( \w+){1,3} (?<!break )(?<!broken )down(?! to)|"
             r"(less|lower|fewer) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (less expensive|cheaper))\b"
         ),
@@ -190,7 +190,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
-            r"trending up|"
+            r"trending up|(is|are|was|were)( \w+){1,3} up(?! to| until| till)|"
             r"changed?|changes|(more|higher) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (more expensive|pricier|costlier))\b"
         ),

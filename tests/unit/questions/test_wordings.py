@@ -219,3 +219,12 @@ def test_should_with_any_subject_asks_for_advice(vocabulary: Vocabulary) -> None
     plan = parse("should the data-platform project use batching?", vocabulary, today=TODAY)
     assert (plan.operation, plan.filters.project) == ("recommend", ("data-platform",))
     assert plan.kinds == ("batch_api",)
+
+
+def test_is_up_or_down_asks_for_the_change(vocabulary: Vocabulary) -> None:
+    plan = parse("is o1 spend up this month?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.order) == ("compare", "desc")
+    assert plan.versus_window and plan.versus_window.start == MAY_1
+    assert parse("was u3 spend down in june", vocabulary, today=TODAY).order == "asc"
+    broken = parse("is the spend broken down by model", vocabulary, today=TODAY)
+    assert (broken.operation, broken.group_by) == ("measure", "model")
