@@ -8,15 +8,18 @@ in order, with the span of text it came from. Relative words count back from
   ``last/past N days|weeks|months`` (the N days ending with the reference day);
   ``lately``/``recently`` (the last 30 days);
 - ``first/last/second week|half|fortnight of <month>``, ``start/end/middle of <month>``
-  (a week at either end; days 11-20);
+  (a week at either end; days 11-20); after one, ``than/vs/and the second`` (that part of
+  the same month);
   ``the day/week/month before`` (the one before the previous window found);
-- dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
-  such day not after the reference day); a month (``in May``: the latest such month not
-  after the reference day; ``March 2025`` with its year); a year (``in 2024``);
+- dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th``, ``on the 25th`` (without a
+  year or month: the latest such day not after the reference day); a month (``in May``: the
+  latest such month not after the reference day; ``March 2025`` with its year); a year
+  (``in 2024``);
   ``since <date>``; ranges ``from <date> to <date>``, ``between <date> and <date>``,
   ``<date> through <date>``, ``June 1-15``, ``from the 20th to the 25th of June``,
   ``between May and June`` (May 1 - Jun 30; not in a comparison, which reads two months).
 
+``fix_time_typos`` first rewrites a misspelt time word where one stands (``last mnth``).
 ``over_periods`` reads ``week over week`` / ``month over month``; ``period_before`` is the
 period a change is measured against; ``recent_days`` the last N days.
 """
@@ -74,7 +77,8 @@ _PATTERNS: Final = [
     (
         "other_part",  # "the first week of june ... than the second": the same month's
         re.compile(
-            r"\b(?:than|vs|versus|and|or|to|with)\s+(?P<at>(?:the\s+)?(?P<other>first|second|"
+            r"\b(?:than|vs|versus|and|or|to|with)\s+(?!last\s+(?:week|month)\b)"  # that's relative
+            r"(?P<at>(?:the\s+)?(?P<other>first|second|"
             r"last|final|1st|2nd)(?:\s+(?:one|week|half|fortnight))?)\b"
             r"(?!\s+(?:week|half|fortnight|of)\b)"
         ),

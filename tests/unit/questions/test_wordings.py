@@ -149,6 +149,8 @@ def test_the_second_after_a_part_of_a_month_is_the_same_months(vocabulary: Vocab
         date(2025, 6, 14),
     )
     assert _days("first half of may vs the second")[1] == (date(2025, 5, 16), MAY_31)
+    # "last week" after one is still the week before the reference day's
+    assert _days("first week of june and last week")[1] == (date(2025, 6, 23), date(2025, 6, 29))
 
 
 def test_a_day_of_the_month_alone_is_the_latest_such_day() -> None:
