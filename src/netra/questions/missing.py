@@ -5,7 +5,8 @@ dataset (nor a known word, nor a common English word):
 
 - shaped like a name and not wholly a name of the data: joined by ``-``/``.``
   (``mistral-large``; ``claude-opus-4``, whose family word alone does not cover it), with
-  letters and digits (``gpt5``, ``u99``), or followed by a number (``llama 3``);
+  letters and digits (``gpt5``, ``u99``), or followed by a number (``llama 3``; a model
+  word of the data followed by a version none of its models has: ``gemini 3``, ``gpt 5``);
 - next to a dimension word (``the billing feature``, ``user carol``), before a measure noun
   (``AWS bill``), after a spend word and a preposition (``spend on aws``), between ``did``
   and ``spend``/``cost``, or a side of a comparison (``compare alice and bob``);
@@ -139,6 +140,8 @@ def missing_name(
             if uncovered and (len(uncovered) < size or any(not plain(i) for i in uncovered)):
                 near = _dimension_near(tokens, span.start, span.stop)
                 return Missing(chunk[0], near or _model_shaped(chunk[0]))
+    if shapes and (versioned := _unknown_version(tokens, matches)):
+        return versioned
     for i, token in enumerate(written):
         if plain(i):
             continue
@@ -164,6 +167,17 @@ def missing_name(
         if stands_for_name:
             spends = before == "did" and after in ("spend", "use", "pay")
             return Missing(token, dimension or ("user" if spends else None))  # "did carol spend"
+    return None
+
+
+def _unknown_version(tokens: list[str], matches: list[Match]) -> Missing | None:
+    """A model word followed by a version no model of the data has (``gemini 3``, ``gpt 5``:
+    ``gemini 2.5`` would have been named whole)."""
+    for match in matches:
+        after = tokens[match.end] if match.end < len(tokens) else ""
+        word = tokens[match.start] if match.end - match.start == 1 else ""
+        if match.dimension == "model" and word.isalpha() and after.isdigit():
+            return Missing(f"{word} {after}", "model")
     return None
 
 

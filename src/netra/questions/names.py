@@ -10,6 +10,7 @@ A name covers (DATA.md section 6):
   every model it prefixes;
 - a model's short name, without its vendor prefix (``sonnet 4.5``, ``4o mini``, ``4o``,
   ``4.1``), or one word of it (``sonnet``: every sonnet model), when no value is named so;
+  either after the family word too (``gemini flash``, ``claude sonnet 4``);
 - a provider's name: that provider.
 
 Status values are not names (``errors`` and ``failed`` are read as words by the parser).
@@ -26,6 +27,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import takewhile
 from typing import Final
 
 from rapidfuzz import fuzz, process
@@ -120,6 +122,12 @@ def _short_names(model: str) -> tuple[list[tuple[str, ...]], list[tuple[str, ...
     return [key for key in short if len(key) > 1 or (key and not key[0].isdigit())], loose
 
 
+def _versions(model: str) -> tuple[str, ...]:
+    """The version numbers just after a model's family word (``2 5`` of ``gemini-2.5-pro``,
+    so ``gemini 2.5`` names both 2.5 models); empty without."""
+    return tuple(takewhile(str.isdigit, parts(model)[1:]))
+
+
 @lru_cache(maxsize=64)
 def _choices(known: frozenset[str], words: frozenset[str]) -> list[str]:
     return sorted(known | words)
@@ -151,10 +159,14 @@ def names_of(vocabulary: Vocabulary) -> Names:
     loose: dict[tuple[str, ...], set[str]] = {}
     for model in models:
         exact, partial = _short_names(model)
+        prefix = parts(model)[:1]  # "gemini flash": the family's models of that short name
         for key in exact:
             short.setdefault(key, set()).add(model)
+            short.setdefault((*prefix, *key), set()).add(model)
         for key in partial:
             loose.setdefault(key, set()).add(model)
+            loose.setdefault((*prefix, *key), set()).add(model)
+        loose.setdefault((*prefix, *_versions(model)), set()).add(model)
     for key, values in (*short.items(), *loose.items()):
         if key not in index:  # a value's own name wins over another's short name
             add(key, "model", values)

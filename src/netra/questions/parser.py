@@ -44,14 +44,20 @@ from netra.questions.plan import (
     Window,
 )
 from netra.questions.vocabulary import Vocabulary
-from netra.questions.windows import find_windows, over_periods, period_before, recent_days
+from netra.questions.windows import (
+    find_windows,
+    fix_time_typos,
+    over_periods,
+    period_before,
+    recent_days,
+)
 
 _GROUP_WORDS: Final[dict[str, Grouping]] = {
     "model": "model", "models": "model", "llm": "model", "llms": "model",
     "provider": "provider", "providers": "provider", "vendor": "provider", "vendors": "provider",
     "feature": "feature", "features": "feature",
     "user": "user", "users": "user", "who": "user", "whose": "user", "people": "user",
-    "person": "user",
+    "person": "user", "spender": "user", "spenders": "user",
     "project": "project", "projects": "project", "team": "project", "teams": "project",
     "key": "api_key", "keys": "api_key",
     "status": "status",
@@ -99,6 +105,10 @@ _GREETINGS: Final = re.compile(
     r"what (are you able to|can you) help|how can you help|"
     r"what (kind|sort)s? of (stuff|things|questions) can you|what can you answer|"
     r"what is netra|how are you)\b"
+)
+_GREETING_LEAD: Final = re.compile(
+    r"^(hi|hello|hey|yo|good (morning|afternoon|evening))( there| team| all| folks| netra)?"
+    r"( and)? "  # a comma is read as "and"
 )
 _OUT_OF_SCOPE: Final = re.compile(
     r"\b(revenue|profit|salary|salaries|weather|stock|customers?|churn|headcount|employees|"
@@ -163,14 +173,14 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     ),
     ("compare", re.compile(r"\bcompar|\bvs\b|\bversus\b|\bdifference between\b|\bagainst\b")),
 )
-_ADVICE: Final = re.compile(r"^(should|shall) (we|i)\b|\bshould (we|i) (be )?us")
+_ADVICE: Final = re.compile(r"^(should|shall)\b|\bshould (we|i) (be )?us")  # any subject
 _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
     (
         "asc",
         re.compile(
             r"\b(drop|dropped|drops|dropping|fell|fall|falls|falling|declin\w*|decreas\w*|"
             r"shr[iau]nk\w*|(went|go|gone|going|goes|came|come) down|down the most|reduced|"
-            r"trending down|"
+            r"trending down|(is|are|was|were)( \w+){1,3} (?<!break )(?<!broken )down(?! to)|"
             r"(less|lower|fewer) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (less expensive|cheaper))\b"
         ),
@@ -180,7 +190,7 @@ _CHANGES: Final[tuple[tuple[Literal["desc", "asc"], re.Pattern[str]], ...]] = (
         re.compile(
             r"\b(grew|grow|grows|growing|growth|increas\w*|rise|rises|rose|risen|rising|"
             r"(went|go|gone|going|goes|came|come) up|climb\w*|surg\w*|jump|jumped|doubled|"
-            r"trending up|"
+            r"trending up|(is|are|was|were)( \w+){1,3} up(?! to| until| till)|"
             r"changed?|changes|(more|higher) than (before|usual|last)|"
             r"(got|get|gets|getting|became|become|becoming) (more expensive|pricier|costlier))\b"
         ),
@@ -191,16 +201,20 @@ _AGAINST: Final = re.compile(r"\b(since|compared (to|with)|than|vs|versus|over|f
 _TEAM: Final = re.compile(r"\bteams?\b", re.IGNORECASE)  # usage records have no team
 _ERROR_COUNT: Final = re.compile(
     r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
-    r"(errors|failures|failed)\b"
+    r"(errors|failures|failed)\b|\b(requests|calls) (that )?(failed|errored)\b"
 )
-_SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month"}
+_SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month", "mo": "month"}
+_SHORTENED: Final = re.compile(r"\b(" + "|".join(_SHORT) + r")(s?)\b")
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
 _PARTS: Final = re.compile(r",|&|\b(and|plus|as well as|along with|vs|versus)\b")
 _RECENT_DAYS: Final = 7
 _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     (
         "cache_read_share",
-        re.compile(r"\bcache (read|hit)|\bcached (input|tokens)|\bcache rate|\bfrom (the )?cache"),
+        re.compile(
+            r"\bcache (read|hit)( share| rate| ratio)?|\bcached (input|tokens)|\bcache rate|"
+            r"\bfrom (the )?cache"
+        ),
     ),
     ("latency_p99", re.compile(r"\b(latency )?p99( latency)?\b")),
     (
@@ -222,7 +236,12 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
             r"failures?)\b|\b(errors?|failed|failures?)\b.*\b(cost|costs|spend|money)\b"
         ),
     ),
-    ("cost_per_request", re.compile(r"\bper (request|call)\b|\baverage cost|\bavg cost|\bunit")),
+    (
+        "cost_per_request",
+        re.compile(
+            r"\b((cost|spend|price) )?per (request|call)\b|\baverage cost|\bavg cost|\bunit"
+        ),
+    ),
     ("share", re.compile(r"\bshare\b|\bpercent|\bfraction\b|\bproportion\b|%")),
     (
         "input_tokens",
@@ -233,7 +252,10 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
     ),
     ("output_tokens", re.compile(r"\b(output|completion) tokens?\b")),
     ("total_tokens", re.compile(r"\btokens?\b")),
-    ("requests", re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b|\bvolume\b|\btraffic\b")),
+    (
+        "requests",  # not "how many" of another measure ("how many tokens")
+        re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b(?! #)|\bvolume\b|\btraffic\b"),
+    ),
     ("spend", re.compile(r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
 )
 _COUNT_WORDS: Final = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10}
@@ -282,9 +304,12 @@ def _read(
     text = re.sub(r"(?<=[a-z0-9])'s\b", "", text).strip(" ?!.")
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
-    text = re.sub(r"\b(wk|mth)(s?)\b", lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
+    text = re.sub(r"(?<=\w)\s*\+\s*(?=\w)", " and ", text)  # "p95 + p99"
+    text = re.sub(_SHORTENED, lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
+    names = names_of(vocabulary)
+    text = fix_time_typos(text, _KNOWN, names.words)  # "last mnth"
     today = today or datetime.now(UTC).date()
     last_day = vocabulary.last_at.date() if vocabulary.last_at else today
     reference, anchored = (last_day, True) if last_day < today else (today, False)
@@ -298,15 +323,13 @@ def _read(
         spans.append(target_span)
     for start, end in sorted(spans, reverse=True):
         rest = rest[:start] + " " + rest[end:]
-    names = names_of(vocabulary)
     tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    greets = _GREETINGS.match(words) and not _measures(words)  # not "thanks, now the spend"
-    if greets and not matches and not windows and len(tokens) <= 8:
-        return QuestionPlan(operation="chat")
-    if _OUT_OF_SCOPE.search(words):
+    if _OUT_OF_SCOPE.search(text) or _OUT_OF_SCOPE.search(words):  # as written, or misspelt
         return _unknown(words, vocabulary, "a question about something usage data does not hold")
+    if _is_chat(words, len(tokens)) and not matches and not windows:
+        return QuestionPlan(operation="chat")
     shapes = bool(vocabulary.values)  # without names (admission) every name would be missing
     if missing := missing_name(question, rest, tokens, matches, _WORDS, shapes=shapes):
         return _not_in_data(question, missing, vocabulary, today, suggest)
@@ -343,7 +366,8 @@ def _read(
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
-    if operation is None and re.search(r"\b(than|or)\b", words) and len(matches) == 2:
+    two_sides = len(matches) == 2 or len(windows) == 2  # "june 1-7 more than june 8-14?"
+    if operation is None and re.search(r"\b(than|or)\b", words) and two_sides:
         operation = "compare"
     filters, versus = _sides(matches, operation)
     if status:
@@ -356,6 +380,8 @@ def _read(
         if versus is None and versus_window is None:
             window, versus_window = _periods(text, windows, over, reference, anchored)
         group_by = _changed_by(tokens, matches, group_by)
+    if operation == "compare" and versus is None and versus_window is None and len(windows) == 1:
+        window, versus_window = _measured_against(text, windows, reference) or (window, None)
     if operation == "compare" and versus is None and versus_window is None:
         operation = "measure"
         if group_by is None and len(matches) == 1 and len(matches[0].values) > 1:
@@ -376,6 +402,16 @@ def _read(
     )
 
 
+def _is_chat(words: str, size: int) -> bool:
+    """A greeting, thanks or product question naming no measure (not ``thanks, now the
+    spend``): short, or a product question after a greeting (``hi there, what kind of stuff
+    can you answer?``)."""
+    if not _GREETINGS.match(words) or _measures(words):
+        return False
+    tail = _GREETING_LEAD.sub("", words, count=1)
+    return size <= 8 or (tail != words and bool(_GREETINGS.match(tail)))
+
+
 def _month_after(window: Window, last_day: date) -> bool:
     """``window`` is the calendar month after ``last_day``'s (``july`` read without a year
     is last July: a forecast means the coming one)."""
@@ -385,13 +421,14 @@ def _month_after(window: Window, last_day: date) -> bool:
 
 def _measures(words: str) -> list[Measure]:
     """The measure asked for; several when the question joins them (``spend and error
-    rate``), in the order asked. Each pattern takes its words from the next ones."""
+    rate``), in the order asked. Each pattern takes its words from the next ones (marked
+    ``#``: ``how many`` just before another measure's words is that measure's count)."""
     found: list[tuple[int, int, Measure]] = []
     left = words
     for measure, pattern in _MEASURES:
         if hit := pattern.search(left):
             found.append((hit.start(), hit.end(), measure))
-            left = left[: hit.start()] + " " * (hit.end() - hit.start()) + left[hit.end() :]
+            left = left[: hit.start()] + "#" * (hit.end() - hit.start()) + left[hit.end() :]
     if not found:
         return []
     first = found[0][2]  # the most specific measure named, when they are not joined
@@ -412,19 +449,35 @@ def _periods(
     the period before it; else the last 7 days and the 7 before."""
     if over:
         return over[0], over[1]
+    if against := _measured_against(text, windows, reference):
+        return against
     if windows:
-        window, (start, _) = windows[0]
-        if _AGAINST.search(text[:start]) and window.end < reference:
-            latest = Window(
-                start=window.end + timedelta(days=1),
-                end=reference,
-                words=window.words.replace("last", "this"),
-                anchored_to_data=window.anchored_to_data,
-            )
-            return latest, window
-        return window, period_before(window)
+        return windows[0][0], period_before(windows[0][0])
     recent = recent_days(_RECENT_DAYS, reference, anchored)
     return recent, period_before(recent)
+
+
+def _measured_against(
+    text: str, windows: list[tuple[Window, tuple[int, int]]], reference: date
+) -> tuple[Window, Window] | None:
+    """The period since a window the question measures against (``compared to last
+    month``: this month), and that window; None when the first window is not such."""
+    if not windows:
+        return None
+    window, (start, _) = windows[0]
+    if not _AGAINST.search(text[:start]) or window.end >= reference:
+        return None
+    latest = Window(
+        start=window.end + timedelta(days=1),
+        end=reference,
+        words=(
+            window.words.replace("last", "this")
+            if "last" in window.words
+            else f"after {window.words}"
+        ),
+        anchored_to_data=window.anchored_to_data,
+    )
+    return latest, window
 
 
 def _changed_by(

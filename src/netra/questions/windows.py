@@ -8,15 +8,18 @@ in order, with the span of text it came from. Relative words count back from
   ``last/past N days|weeks|months`` (the N days ending with the reference day);
   ``lately``/``recently`` (the last 30 days);
 - ``first/last/second week|half|fortnight of <month>``, ``start/end/middle of <month>``
-  (a week at either end; days 11-20);
+  (a week at either end; days 11-20); after one, ``than/vs/and the second`` (that part of
+  the same month);
   ``the day/week/month before`` (the one before the previous window found);
-- dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th`` (without a year: the latest
-  such day not after the reference day); a month (``in May``: the latest such month not
-  after the reference day; ``March 2025`` with its year); a year (``in 2024``);
+- dates ``2025-06-25``, ``June 25``, ``25 June``, ``Jun 25th``, ``on the 25th`` (without a
+  year or month: the latest such day not after the reference day); a month (``in May``: the
+  latest such month not after the reference day; ``March 2025`` with its year); a year
+  (``in 2024``);
   ``since <date>``; ranges ``from <date> to <date>``, ``between <date> and <date>``,
   ``<date> through <date>``, ``June 1-15``, ``from the 20th to the 25th of June``,
   ``between May and June`` (May 1 - Jun 30; not in a comparison, which reads two months).
 
+``fix_time_typos`` first rewrites a misspelt time word where one stands (``last mnth``).
 ``over_periods`` reads ``week over week`` / ``month over month``; ``period_before`` is the
 period a change is measured against; ``recent_days`` the last N days.
 """
@@ -27,6 +30,8 @@ import calendar
 import re
 from datetime import date, timedelta
 from typing import Final
+
+from rapidfuzz.distance import DamerauLevenshtein
 
 from netra.questions.plan import Window
 
@@ -70,6 +75,15 @@ _PATTERNS: Final = [
         ),
     ),
     (
+        "other_part",  # "the first week of june ... than the second": the same month's
+        re.compile(
+            r"\b(?:than|vs|versus|and|or|to|with)\s+(?!last\s+(?:week|month)\b)"  # that's relative
+            r"(?P<at>(?:the\s+)?(?P<other>first|second|"
+            r"last|final|1st|2nd)(?:\s+(?:one|week|half|fortnight))?)\b"
+            r"(?!\s+(?:week|half|fortnight|of)\b)"
+        ),
+    ),
+    (
         "day_range",
         re.compile(
             r"\b(?:from|between)\s+"
@@ -105,6 +119,12 @@ _PATTERNS: Final = [
         ),
     ),
     ("since", re.compile(rf"\b(?:since|after|from)\s+{_date('s')}")),
+    (
+        "ordinal_day",  # "on the 25th": that day of the latest month that has it
+        re.compile(
+            r"\b(?:on|for)\s+" + _ORDINAL_DAY.format("od") + r"\b(?!\s+(?:of|percentile)\b)"
+        ),
+    ),
     ("date", re.compile(rf"(?<!-)\b{_date('')}(?![\w-])")),  # not in gpt-4o-2024-08-06
     (
         "last_n",
@@ -131,11 +151,40 @@ _PATTERNS: Final = [
     ),
     ("year", re.compile(r"\b(?:in|during|for|of|over|throughout)\s+(?P<yr>(?:19|20)\d\d)\b(?!-)")),
 ]
+_UNITS: Final = ("day", "days", "week", "weeks", "month", "months", "fortnight")
+_DAYS: Final = ("yesterday", "today")
+_MONTH_NAMES: Final = tuple(calendar.month_name[number].lower() for number in range(1, 13))
+_BEFORE_UNIT: Final = frozenset("last past this previous prior per each every a the".split())
+_BEFORE_MONTH: Final = frozenset(
+    "in during of for since from to until till through and vs versus than early late mid".split()
+)
 RECENT_DAYS: Final = 30  # "lately", "recently": the last 30 days
 _COMPARES: Final = re.compile(r"\b(?:compar\w*|difference|vs|versus|against)\b")
 _OVER: Final = re.compile(
     r"\b(?P<unit>week|month)[- ]over[- ](?:week|month)\b|\b(?P<short>wow|mom|w/w|m/m)\b"
 )
+
+
+def fix_time_typos(text: str, *known: frozenset[str]) -> str:
+    """``text`` with each misspelt time word written right, when it is one edit from it (a
+    swap of two letters counting as one) and stands where that word stands: ``last mnth``,
+    ``last wek``, ``in jnue``, ``yesterdya``. Known words and names are kept (``jane`` is
+    no ``june`` unless after ``in``...)."""
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        if len(word) < 3 or not word.isalpha() or word in _MONTHS or any(word in k for k in known):
+            continue
+        before = words[i - 1] if i else ""
+        after = words[i + 1] if i + 1 < len(words) else ""
+        candidates = (
+            (_UNITS if before in _BEFORE_UNIT or before.isdigit() else ())
+            + (_MONTH_NAMES if before in _BEFORE_MONTH or after.isdigit() else ())
+            + (_DAYS if len(word) >= 5 else ())
+        )
+        close = [c for c in candidates if DamerauLevenshtein.distance(word, c) == 1]
+        if len(close) == 1:
+            words[i] = close[0]
+    return " ".join(words)
 
 
 def find_windows(
@@ -149,9 +198,10 @@ def find_windows(
         if kind == "month_range" and compares:
             continue  # "difference between may and june": two months, not one span
         for match in pattern.finditer(text):
-            # a month after a word that only tells "may" the month from "may" the verb: the
-            # word stays the question's ("june vs may" keeps its "vs")
-            span = (match.start("mm"), match.end()) if match.groupdict().get("mm") else match.span()
+            # a month after a word that only tells "may" the month from "may" the verb, or a
+            # part after "than": the word stays the question's ("june vs may" keeps its "vs")
+            key = next((k for k in ("mm", "at") if match.groupdict().get(k)), None)
+            span = (match.start(key), match.end()) if key else match.span()
             if any(span[0] < end and start < span[1] for start, end in taken):
                 continue
             window = _window(kind, match, reference, found)
@@ -184,6 +234,8 @@ def _window(
     groups = match.groupdict()
     if kind == "part":
         return _part(groups, reference)
+    if kind == "other_part":
+        return _other_part(groups["other"], match.start(), found, reference)
     if kind == "day_range":
         month = _MONTHS[groups["mo2"]]
         year = _year_for(month, int(groups["o2"]), reference)
@@ -208,6 +260,11 @@ def _window(
     if kind == "since":
         start = _parsed(groups, "s", reference)
         return (start, reference) if start and start <= reference else None
+    if kind == "ordinal_day":
+        number = int(groups["od"])
+        latest = reference if number <= reference.day else _month_before(reference)
+        on = _safe_date(latest.year, latest.month, number)
+        return (on, on) if on else None
     if kind == "date":
         day = _parsed(groups, "", reference)
         return (day, day) if day else None
@@ -242,6 +299,23 @@ def _month(month: int, year_text: str | None, reference: date) -> tuple[date, da
     else:
         year = reference.year if month <= reference.month else reference.year - 1
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _month_before(day: date) -> date:
+    """The first day of the month before ``day``'s."""
+    return (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+
+def _other_part(
+    part: str, at: int, found: list[tuple[Window, tuple[int, int]]], reference: date
+) -> tuple[date, date] | None:
+    """``the second`` after ``the first week of june``: that part of the same month, in the
+    same unit (None without such a part before it)."""
+    named = [window for window, (_, end) in found if end <= at]
+    earlier = _PATTERNS[0][1].fullmatch(named[-1].words) if named else None
+    if earlier is None or earlier["part"] is None:
+        return None
+    return _part(earlier.groupdict() | {"part": part}, reference)
 
 
 def _part(groups: dict[str, str | None], reference: date) -> tuple[date, date]:

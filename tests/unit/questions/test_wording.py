@@ -207,6 +207,19 @@ def test_the_held_out_set_keeps_its_score_and_never_answers_a_missing_name(
     }
 
 
+@pytest.mark.parametrize("name", ["probe", "probe2", "probe3", "probe4"])
+def test_no_probe_answers_a_question_it_must_decline(
+    vocabulary: Vocabulary, demo: duckdb.DuckDBPyConnection, name: str
+) -> None:
+    """The untuned probes' names the data does not hold and out-of-scope questions."""
+    for item in load_bank(HELD_OUT.with_name(f"{name}.jsonl")):
+        if item["expect"]["operation"] == "unknown" and "previous" not in item:
+            plan = parse(item["question"], vocabulary, today=TODAY)
+            assert plan.operation == "unknown", item["question"]
+            with pytest.raises(InvalidInput):
+                execute(demo, plan)
+
+
 def _spend(rows: list[Row], filters: dict[str, tuple[str, ...]]) -> float:
     return sum(
         _number(row["cost"])

@@ -10,6 +10,7 @@ from netra.questions.windows import find_windows
 from tests.unit.questions.conftest import CLAUDE, TODAY
 
 END = date(2025, 6, 30)
+JUNE_1, MAY_1, MAY_31 = date(2025, 6, 1), date(2025, 5, 1), date(2025, 5, 31)
 
 
 def _days(text: str) -> list[tuple[date, date]]:
@@ -116,3 +117,116 @@ def test_the_difference_between_two_months_compares_them(vocabulary: Vocabulary)
     assert plan.operation == "compare"
     assert plan.window and plan.window.start == date(2025, 5, 1)
     assert plan.versus_window and plan.versus_window.start == date(2025, 6, 1)
+
+
+def _period(question: str, vocabulary: Vocabulary) -> tuple[date, date] | None:
+    window = parse(question, vocabulary, today=TODAY).window
+    return (window.start, window.end) if window else None
+
+
+def test_misspelt_time_words_keep_their_window(vocabulary: Vocabulary) -> None:
+    plan = parse("totl spend on anthropc last mnth", vocabulary, today=TODAY)
+    assert plan.filters.provider == ("anthropic",)
+    assert _period("totl spend on anthropc last mnth", vocabulary) == (MAY_1, MAY_31)
+    assert _period("requets per day in jnue", vocabulary) == (JUNE_1, END)
+    assert _period("waht was our spned on gemni last wek", vocabulary) == (
+        date(2025, 6, 23),
+        date(2025, 6, 29),
+    )
+    assert _period("$ by project this mo", vocabulary) == (JUNE_1, END)
+    # a word one edit from a time word stays itself where no time word stands
+    assert parse("what did jane spend", vocabulary, today=TODAY).operation == "unknown"
+
+
+def test_the_second_after_a_part_of_a_month_is_the_same_months(vocabulary: Vocabulary) -> None:
+    question = "was the first week of june more expensive than the second?"
+    plan = parse(question, vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert plan.window and (plan.window.start, plan.window.end) == (JUNE_1, date(2025, 6, 7))
+    assert plan.versus_window
+    assert (plan.versus_window.start, plan.versus_window.end) == (
+        date(2025, 6, 8),
+        date(2025, 6, 14),
+    )
+    assert _days("first half of may vs the second")[1] == (date(2025, 5, 16), MAY_31)
+    # "last week" after one is still the week before the reference day's
+    assert _days("first week of june and last week")[1] == (date(2025, 6, 23), date(2025, 6, 29))
+
+
+def test_a_day_of_the_month_alone_is_the_latest_such_day() -> None:
+    assert _days("why did spend jump on the 25th") == [(date(2025, 6, 25), date(2025, 6, 25))]
+    assert _days("spend on the 95th percentile") == []
+
+
+def test_a_greeting_with_a_product_question_is_chat(vocabulary: Vocabulary) -> None:
+    hello = parse("hi there, what kind of stuff can you answer?", vocabulary, today=TODAY)
+    assert hello.operation == "chat"
+    asks = parse("hi there, what did we spend last week?", vocabulary, today=TODAY)
+    assert asks.operation == "measure"
+    weather = parse("hello, what's the weather like", vocabulary, today=TODAY)
+    assert weather.operation == "unknown"
+
+
+def test_spenders_are_users(vocabulary: Vocabulary) -> None:
+    plan = parse("top 5 spenders in june", vocabulary, today=TODAY)
+    assert (plan.group_by, plan.top) == ("user", 5)
+
+
+def test_requests_that_failed_are_counted(vocabulary: Vocabulary) -> None:
+    question = "how many requests failed for the summarize feature"
+    plan = parse(question, vocabulary, today=TODAY)
+    assert (plan.measure, plan.filters.status) == ("requests", ("error",))
+
+
+def test_a_family_word_with_a_short_name_is_that_model(vocabulary: Vocabulary) -> None:
+    def models(question: str) -> tuple[str, ...]:
+        return parse(question, vocabulary, today=TODAY).filters.model
+
+    assert models("whats the p95 on gemini flash") == ("gemini-2.5-flash",)
+    assert models("gemini 2.5 spend") == ("gemini-2.5-flash", "gemini-2.5-pro")
+    assert models("claude sonnet 4 requests") == ("claude-sonnet-4-20250514",)
+
+
+def test_a_version_no_model_of_the_data_has_is_declined(vocabulary: Vocabulary) -> None:
+    for question in ("gemini 3 pro spend last week", "gpt 5 spend", "claude 4 requests"):
+        plan = parse(question, vocabulary, today=TODAY)
+        assert plan.operation == "unknown", question
+        assert plan.not_in_data == " ".join(question.split()[:2])
+
+
+def test_every_part_joined_by_plus_or_how_many_is_kept(vocabulary: Vocabulary) -> None:
+    def measures(question: str) -> tuple[str, ...]:
+        return parse(question, vocabulary, today=TODAY).measures
+
+    assert measures("p95 + p99 for the agent feature") == ("latency_p95", "latency_p99")
+    assert measures("how much did o1 cost last month and how many tokens did it use") == (
+        "spend",
+        "total_tokens",
+    )
+    assert measures("cache read share and cost per request for claude sonnet 4") == (
+        "cache_read_share",
+        "cost_per_request",
+    )
+
+
+def test_compared_to_a_past_window_is_the_period_since_it(vocabulary: Vocabulary) -> None:
+    plan = parse("is anthropic spend up compared to last month?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.provider) == ("compare", ("anthropic",))
+    assert plan.window and (plan.window.start, plan.window.end) == (JUNE_1, END)
+    assert plan.versus_window
+    assert (plan.versus_window.start, plan.versus_window.end) == (MAY_1, MAY_31)
+
+
+def test_should_with_any_subject_asks_for_advice(vocabulary: Vocabulary) -> None:
+    plan = parse("should the data-platform project use batching?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.project) == ("recommend", ("data-platform",))
+    assert plan.kinds == ("batch_api",)
+
+
+def test_is_up_or_down_asks_for_the_change(vocabulary: Vocabulary) -> None:
+    plan = parse("is o1 spend up this month?", vocabulary, today=TODAY)
+    assert (plan.operation, plan.order) == ("compare", "desc")
+    assert plan.versus_window and plan.versus_window.start == MAY_1
+    assert parse("was u3 spend down in june", vocabulary, today=TODAY).order == "asc"
+    broken = parse("is the spend broken down by model", vocabulary, today=TODAY)
+    assert (broken.operation, broken.group_by) == ("measure", "model")
