@@ -130,9 +130,7 @@ def _nginx_config(directory: Path, servers: list[Service], port: int) -> Path:
 
 @pytest.fixture(scope="module")
 def nginx_binary() -> str:
-    binary = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None
-    )
+    binary = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
     if binary is None:
         skip_or_fail("nginx is not installed (apt-get install nginx-light)")
     return str(binary)

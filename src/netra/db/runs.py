@@ -115,13 +115,13 @@ def _admission_checks(dataset_given: bool, thread_given: bool, counts_recent: bo
     else:
         dataset = dataset.order_by(Dataset.created_at.desc()).limit(1)
     owned_thread = select(Thread.id).where(Thread.id == thread, Thread.user_id == user)
-    thread_runs = select(func.count()).where(Run.thread_id == thread, RUN_IS_ACTIVE)
     columns = {
         "dataset": dataset,
         "active": _active_count,
         "recent": _created_since if counts_recent else None,
         "thread": owned_thread if thread_given else None,
-        "thread_runs": thread_runs if thread_given else None,
+        # At most one: the partial unique index on a thread's active runs.
+        "thread_run": _active_in_thread if thread_given else None,
     }
     return select(
         *(
@@ -144,8 +144,8 @@ def admission_checks(
     A row of: ``dataset`` (``dataset_id`` if the user owns it, or the user's newest
     dataset's id when none is given; None if neither), ``active`` (the user's active runs),
     ``recent`` (the user's runs created after ``since``; None without ``since``: a count
-    that reads every run of the user), ``thread`` (``thread_id`` if the
-    user owns it) and ``thread_runs`` (its active runs).
+    that reads every run of the user), ``thread`` (``thread_id`` if the user owns it) and
+    ``thread_run`` (its active run's id, if any).
     """
     statement = _admission_checks(dataset_id is not None, thread_id is not None, since is not None)
     params = {"user": user_id, "since": since, "dataset": dataset_id, "thread": thread_id}

@@ -88,7 +88,7 @@ class Admission:
                 thread = threads.create(conn, user_id, message[:TITLE_MAX])["id"]
             elif checks.thread is None:
                 raise NotFound("no such thread")
-            elif checks.thread_runs:
+            elif checks.thread_run is not None:
                 raise ThreadBusy("a run of this thread is still going")
             dataset = checks.dataset
             plan = agents_with_data if dataset is not None else list(NO_DATA_AGENTS)
