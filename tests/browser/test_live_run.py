@@ -200,11 +200,16 @@ def test_two_tabs_of_one_user_show_the_same_run(new_page: OpenPage, page_errors:
     run_id, _ = last_run(first)
     running = second.locator("#thread-list .thread").first
     expect(running).to_contain_text(LONG_QUESTION)
+    row = running.element_handle()
     running.click()
     for page in (first, second):
         expect(page.locator(f'.run[data-run-id="{run_id}"]')).to_have_attribute(
             "data-status", "completed", timeout=60_000
         )
+    # The run's events re-rendered the list: its row is updated in place, not replaced
+    # (a row replaced between mouse down and up would lose a click).
+    expect(running).not_to_have_class("thread running")
+    assert row.evaluate("link => link.isConnected")
     assert shown_seqs(first, run_id) == shown_seqs(second, run_id)
 
     # A follow-up asked in the second tab appears live in the first one.

@@ -11,6 +11,7 @@ export class ThreadList {
     this.threads = [];
     this.currentId = null;
     this.reloadTimer = null;
+    this.rows = new Map(); // thread id -> its row's elements, reused across renders
     this.list = h('ul', { class: 'threads', 'aria-busy': 'true' });
     this.status = h('p', { class: 'muted' });
     clear(this.root).append(
@@ -55,23 +56,46 @@ export class ThreadList {
     this.threads = [];
     this.currentId = null;
     this.status.textContent = '';
+    this.rows.clear();
     this.list.replaceChildren();
   }
 
+  // Updates the rows in place, keyed by thread id: a row is rebuilt only when it is new
+  // and the list reordered only when the order changed. Events re-render the list while
+  // the user points at it, and a row replaced between mouse down and up loses the click.
   render() {
-    this.list.replaceChildren(...this.threads.map((thread) => {
-      const running = this.store.activeInThread(thread.id) !== null;
-      const current = thread.id === this.currentId;
-      return h('li', null,
-        h('a', {
-          href: `#/threads/${encodeURIComponent(thread.id)}`,
-          class: running ? 'thread running' : 'thread',
-          'aria-current': current ? 'page' : null,
-        },
-        h('span', { class: 'thread-title' }, thread.title || 'Untitled thread'),
-        h('span', { class: 'thread-meta' },
-          running ? h('span', { class: 'badge live' }, 'running') : null,
-          h('time', { datetime: thread.updated_at }, when(thread.updated_at)))));
-    }));
+    const rows = this.threads.map((thread) => this.row(thread));
+    const ids = new Set(this.threads.map((thread) => thread.id));
+    for (const id of this.rows.keys()) if (!ids.has(id)) this.rows.delete(id);
+    const shown = this.list.children;
+    if (rows.length !== shown.length || rows.some((row, i) => row.item !== shown[i])) {
+      this.list.replaceChildren(...rows.map((row) => row.item));
+    }
   }
+
+  row(thread) {
+    let row = this.rows.get(thread.id);
+    if (row === undefined) {
+      const title = h('span', { class: 'thread-title' });
+      const badge = h('span', { class: 'badge live' }, 'running');
+      const time = h('time');
+      const link = h('a', { href: `#/threads/${encodeURIComponent(thread.id)}` },
+        title, h('span', { class: 'thread-meta' }, badge, time));
+      row = { item: h('li', null, link), link, title, badge, time };
+      this.rows.set(thread.id, row);
+    }
+    const running = this.store.activeInThread(thread.id) !== null;
+    row.link.className = running ? 'thread running' : 'thread';
+    if (thread.id === this.currentId) row.link.setAttribute('aria-current', 'page');
+    else row.link.removeAttribute('aria-current');
+    setText(row.title, thread.title || 'Untitled thread');
+    row.badge.hidden = !running;
+    row.time.setAttribute('datetime', thread.updated_at);
+    setText(row.time, when(thread.updated_at));
+    return row;
+  }
+}
+
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
