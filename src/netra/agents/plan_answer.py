@@ -135,6 +135,13 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         )
         scope = where.strip()
         return f"{scope[:1].upper()}{scope[1:]}: {each}."
+    users = plan.filters.user
+    if plan.measure == "spend" and 0 < len(users) < GROUPED_VALUES:  # the user spent it
+        rest = _on(plan.filters.model_copy(update={"user": ()}))
+        who = f"User{'s' if len(users) > 1 else ''} " + " and ".join(_md(u) for u in users)
+        return (
+            f"{who} spent **{total}**{rest} {window_words(plan.window, summary)}.{_leaders(result)}"
+        )
     if plan.measure == "spend":
         return f"You spent **{total}**{where}.{_leaders(result)}"
     if plan.measure == "share" and plan.group_by:  # the shares add up to 100%: no total

@@ -48,3 +48,13 @@ def test_a_change_against_a_partly_covered_period_says_so_in_the_lead(
     assert f"Not like for like: {PARTLY}" in lead
     assert answer.count(PARTLY) == 1  # not again among the notes
     assert "_1 more row in the report._" in answer  # 11 models, 10 shown
+
+
+def test_a_users_spend_is_said_as_theirs(
+    vocabulary: Vocabulary, demo: duckdb.DuckDBPyConnection
+) -> None:
+    assert _answer("what did u7 spend on o1 in june", vocabulary, demo).startswith(
+        "User u7 spent **$"
+    )
+    assert " on o1 in Jun 1-30." in _answer("what did u7 spend on o1 in june", vocabulary, demo)
+    assert _answer("spend in june", vocabulary, demo).startswith("You spent")
