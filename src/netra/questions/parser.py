@@ -323,7 +323,8 @@ def _read(
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
     text = re.sub(r"(?<=\w)\s*\+\s*(?=\w)", " and ", text)  # "p95 + p99"
-    text = re.sub(r"(?<![\d\s])\s*%|(?<!\d)%", " percent", text).strip()  # "what % of spend"
+    text = re.sub(r"(?<!\d)(?<!\d )%", " percent ", text)  # "what % of spend", not "10 %"
+    text = " ".join(text.split())
     text = re.sub(_SHORTENED, lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")

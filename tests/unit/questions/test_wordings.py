@@ -311,6 +311,8 @@ def test_percent_sign_asks_for_a_share(vocabulary: Vocabulary) -> None:
     assert (plan.measure, plan.group_by) == ("share", "feature")
     grew = parse("which models grew more than 10%", vocabulary, today=TODAY)
     assert grew.measure == "spend"  # a number's percent is no share
+    assert parse("models that grew 10 %", vocabulary, today=TODAY).measure == "spend"
+    assert parse("what%of spend is o1", vocabulary, today=TODAY).measure == "share"
 
 
 def test_burn_is_spend_not_a_missing_name(vocabulary: Vocabulary) -> None:
