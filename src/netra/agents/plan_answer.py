@@ -99,7 +99,9 @@ def plan_answer(result: PlanResult, summary: DatasetSummary, anomalies: list[Ano
     if days and plan.operation in ("explain", "compare", "measure"):
         listed = ", ".join(f"{day.day:%b} {day.day.day} ({amount(day.spend)})" for day in days)
         parts.append(f"Anomalous days of spend in this window (above the usual range): {listed}.")
-    parts += [f"_{_md(note)}._" for note in (*plan.readings, *result.notes)]
+    said = _coverage(result)  # in the lead already
+    notes = [note for note in (*plan.readings, *result.notes) if note not in said]
+    parts += [f"_{_md(note)}._" for note in notes]
     if summary.unpriced_requests:
         names = ", ".join(_md(name) for name in summary.unpriced_models)
         parts.append(
@@ -133,6 +135,13 @@ def _measure(result: PlanResult, summary: DatasetSummary) -> str:
         )
         scope = where.strip()
         return f"{scope[:1].upper()}{scope[1:]}: {each}."
+    users = plan.filters.user
+    if plan.measure == "spend" and 0 < len(users) < GROUPED_VALUES:  # the user spent it
+        rest = _on(plan.filters.model_copy(update={"user": ()}))
+        who = f"User{'s' if len(users) > 1 else ''} " + " and ".join(_md(u) for u in users)
+        return (
+            f"{who} spent **{total}**{rest} {window_words(plan.window, summary)}.{_leaders(result)}"
+        )
     if plan.measure == "spend":
         return f"You spent **{total}**{where}.{_leaders(result)}"
     if plan.measure == "share" and plan.group_by:  # the shares add up to 100%: no total
@@ -221,7 +230,16 @@ def _compare(result: PlanResult, summary: DatasetSummary) -> str:
                 f"({sign}{formatted(plan.measure, abs(change))}: "
                 f"{formatted(plan.measure, one)} against {formatted(plan.measure, other)})."
             )
+    for note in _coverage(result):  # said with the figures: a rise may be the data's start
+        text += f" Not like for like: {_md(note)}."
     return text
+
+
+def _coverage(result: PlanResult) -> list[str]:
+    """The notes of a compare's periods the data covers only in part."""
+    if result.plan.operation != "compare":
+        return []
+    return [note for note in result.notes if note.startswith("the data covers")]
 
 
 def _explain(result: PlanResult, summary: DatasetSummary) -> str:
@@ -366,7 +384,8 @@ def _table(result: PlanResult) -> str:
         cells = [_cell(kind, value) for kind, value in zip(kinds, row, strict=False)]
         lines.append("| " + " | ".join(cells) + " |")
     if len(result.rows) > TABLE_ROWS:
-        lines.append(f"\n_{len(result.rows) - TABLE_ROWS} more rows in the report._")
+        more = len(result.rows) - TABLE_ROWS
+        lines.append(f"\n_{more} more {'row' if more == 1 else 'rows'} in the report._")
     return "\n".join(lines)
 
 

@@ -69,6 +69,7 @@ def _measure(con: duckdb.DuckDBPyConnection, plan: QuestionPlan) -> PlanResult:
         headline=headline,
         columns=[plan.group_by or "", *measures] if rows else [],
         rows=rows,
+        notes=_partly_covered(con, [plan.window] if plan.window else []),  # "in May 1-31"
     )
 
 

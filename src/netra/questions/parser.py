@@ -50,6 +50,8 @@ from netra.questions.windows import (
     over_periods,
     period_before,
     recent_days,
+    since_month,
+    spread_parts,
 )
 
 _GROUP_WORDS: Final[dict[str, Grouping]] = {
@@ -94,7 +96,7 @@ _WORDS: Final = frozenset(
     morning afternoon evening slowest fastest slower faster odd strange lately recently
     cheers helpful great perfect awesome nice whose costing driving drives pushing blow blew
     blown swap swapped swapping putting heaviest estimate estimated trending worth kind sort
-    stuff things answer priciest costliest""".split()
+    stuff things answer priciest costliest burn burned burnt burning thru""".split()
 )
 _KNOWN: Final = _WORDS | COMMON
 _GREETINGS: Final = re.compile(
@@ -111,8 +113,14 @@ _GREETING_LEAD: Final = re.compile(
     r"( and)? "  # a comma is read as "and"
 )
 _OUT_OF_SCOPE: Final = re.compile(
-    r"\b(revenue|profit|salary|salaries|weather|stock|customers?|churn|headcount|employees|"
-    r"gpus?|invoice number|password|delete|ceo|lunch|marketing budget|carbon|energy)\b"
+    r"\b(revenue|profits?|salary|salaries|weather|stock|customers?|churn|headcount|employees|"
+    r"gpus?|invoice number|password|delete|ceo|lunch|marketing budget|carbon|energy|"
+    # business figures usage records do not hold
+    r"(gross |net |profit )?margins?|sign[- ]?ups?|signed up|subscribers?|subscriptions?|"
+    r"conversions?|sales|mrr|arr|ltv|roi|"
+    # writing something other than an answer about usage
+    r"(write|compose|draft) (me |us )?(a|an|some) (poem|story|song|joke|essay|limerick|"
+    r"haiku|tweet|email|letter)s?|tell (me |us )?a (joke|story))\b"
 )
 _FOLLOW_UP: Final = re.compile(
     r"^(and|what about|how about|same for|now|ok and|also|then|only|just|break (that|it|this)"
@@ -131,6 +139,8 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
             r"\b(swap|swapping)\b.*\b(to|with|for)\b|\b(switch|switching|move|"
             r"moving|migrate|migrating|replace|replacing|route|routing)\b.*\b(to|with|onto)\b|"
             r"\bif\b.*\b(ran|run|runs)\s+on\b|\bwould\b.*\bbe\s+(as|on)(\s|$)|"
+            r"\bwould\b.*\b(cost|run)( us| me)?\s+(on|with|using|via)(\s|$)|"
+            r"\bwould\b.*\b(with|using) (prompt |response )?(caching|cache|batching|batch)\b|"
             r"\bbatch api\b|\bcach(e|ing) (the |our |those |these |repeated |duplicate )?"
             r"(requests|responses|prompts|calls|it|them)\b|\bcaching\b.*\bsave"
         ),
@@ -138,7 +148,8 @@ _OPERATIONS: Final[tuple[tuple[Operation, re.Pattern[str]], ...]] = (
     (
         "recommend",
         re.compile(
-            r"\brecommend|\bhow (can|could|do|should) (we|i) (save|reduce|cut|lower|spend less)|"
+            r"\brecommend|\bhow (can|could|do|does|should) (\w+ ){1,4}?(save|reduce|cut|lower|"
+            r"spend less|cost less|pay less)\b|"
             r"\bsave money\b|\b(reduce|cut|lower|optimi[sz]e)\b.*\b(cost|costs|spend|bill)|"
             r"\bsavings?\b|\bsuggest|\bwhere can we save|\bwaste\b|"
             r"\bhow much (can|could|would|will) (we|i) save\b|"
@@ -203,6 +214,7 @@ _ERROR_COUNT: Final = re.compile(
     r"^how many (errors|failed)|\b(most|least|fewest|more|fewer|many|number of|count of) "
     r"(errors|failures|failed)\b|\b(requests|calls) (that )?(failed|errored)\b"
 )
+_ERRORS: Final = re.compile(r"\b(errors|failures|failed calls|errored|erroring)\b")
 _SHORT: Final = {"wk": "week", "mth": "month", "mnth": "month", "mo": "month"}
 _SHORTENED: Final = re.compile(r"\b(" + "|".join(_SHORT) + r")(s?)\b")
 _MEAN_LATENCY: Final = re.compile(r"\b(avg|average|mean|typical) (latency|response)")
@@ -256,7 +268,13 @@ _MEASURES: Final[tuple[tuple[Measure, re.Pattern[str]], ...]] = (
         "requests",  # not "how many" of another measure ("how many tokens")
         re.compile(r"\brequests?\b|\bcalls?\b|\bhow many\b(?! #)|\bvolume\b|\btraffic\b"),
     ),
-    ("spend", re.compile(r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b")),
+    (
+        "spend",
+        re.compile(
+            r"\bspen[dt]|\bcost(s|ing)?\b|\bmoney\b|\bbill\b|\bexpensive\b|\bpaid\b|"
+            r"\bburn(ed|t|ing)?\b"
+        ),
+    ),
 )
 _COUNT_WORDS: Final = {"one": 1, "two": 2, "three": 3, "five": 5, "ten": 10}
 _SUGGESTIONS: Final = (
@@ -305,15 +323,19 @@ def _read(
     text = re.sub(r"\s*,\s*(?=[a-z])", " and ", text)  # "requests, tokens and spend"
     text = re.sub(r"(?<=[a-z]{2})/(?=[a-z]{2})", " and ", text)  # "input/output tokens"
     text = re.sub(r"(?<=\w)\s*\+\s*(?=\w)", " and ", text)  # "p95 + p99"
+    text = re.sub(r"(?<!\d)(?<!\d )%", " percent ", text)  # "what % of spend", not "10 %"
+    text = " ".join(text.split())
     text = re.sub(_SHORTENED, lambda m: _SHORT[m[1]] + m[2], text)  # "last wk"
     if not text:
         return _unknown(text, vocabulary, "")
     names = names_of(vocabulary)
     text = fix_time_typos(text, _KNOWN, names.words)  # "last mnth"
+    text, two_parts = spread_parts(text)  # "the first and second week of june"
     today = today or datetime.now(UTC).date()
     last_day = vocabulary.last_at.date() if vocabulary.last_at else today
     reference, anchored = (last_day, True) if last_day < today else (today, False)
-    windows = find_windows(text, reference, anchored)
+    changes = any(pattern.search(text) for _, pattern in _CHANGES)
+    windows = find_windows(text, reference, anchored, change=changes)
     over = over_periods(text, reference, anchored)
     rest = text
     operation = next((op for op, pattern in _OPERATIONS if pattern.search(text)), None)
@@ -326,7 +348,7 @@ def _read(
     tokens = names.fix_typos(parts(rest), _KNOWN)
     words = " ".join(tokens)
     matches = names.find(tokens)
-    if _OUT_OF_SCOPE.search(text) or _OUT_OF_SCOPE.search(words):  # as written, or misspelt
+    if _out_of_scope(text, words, names.words):  # as written, or misspelt
         return _unknown(words, vocabulary, "a question about something usage data does not hold")
     if _is_chat(words, len(tokens)) and not matches and not windows:
         return QuestionPlan(operation="chat")
@@ -363,11 +385,13 @@ def _read(
     if operation is None and measure is None and not matches and not windows and group_by is None:
         return _unknown(words, vocabulary, "")
     failed = bool(_ERROR_COUNT.search(words)) or "failed requests" in words
+    if operation in (None, "compare", "explain", "anomalies") and not measures:
+        failed = failed or bool(_ERRORS.search(words))  # "are errors down": failed requests
     status: tuple[str, ...] = ("error",) if failed and measure in (None, "requests") else ()
     if status:
         measure = "requests"
     two_sides = len(matches) == 2 or len(windows) == 2  # "june 1-7 more than june 8-14?"
-    if operation is None and re.search(r"\b(than|or)\b", words) and two_sides:
+    if operation is None and two_sides and (two_parts or re.search(r"\b(than|or)\b", words)):
         operation = "compare"
     filters, versus = _sides(matches, operation)
     if status:
@@ -377,11 +401,19 @@ def _read(
     operation = operation or "measure"
     if operation == "compare" and change:
         order = change
+        if window and versus_window and versus_window.start > window.start:
+            window, versus_window = versus_window, window  # the change is the later's
         if versus is None and versus_window is None:
             window, versus_window = _periods(text, windows, over, reference, anchored)
         group_by = _changed_by(tokens, matches, group_by)
     if operation == "compare" and versus is None and versus_window is None and len(windows) == 1:
         window, versus_window = _measured_against(text, windows, reference) or (window, None)
+    if operation == "what_if" and target is None and not re.search(r"\b(batch|cach)", words):
+        if not _kinds(words):  # never another what-if's figures (caching) for an unread target
+            return _unknown(
+                words, vocabulary, "a what-if without a model to move to, batching or caching"
+            )
+        operation = "recommend"  # "moving o1 to a cheaper model": the routing advice
     if operation == "compare" and versus is None and versus_window is None:
         operation = "measure"
         if group_by is None and len(matches) == 1 and len(matches[0].values) > 1:
@@ -399,6 +431,17 @@ def _read(
         versus_window=versus_window,
         what_if=_what_if(words, target) if operation == "what_if" else None,
         kinds=_kinds(words) if operation == "recommend" else (),
+    )
+
+
+def _out_of_scope(text: str, words: str, names: frozenset[str]) -> bool:
+    """A topic usage data does not hold (``revenue``, ``signups``, ``write me a poem``), as
+    written or misspelt; not when the word is one of the dataset's names (a ``sales``
+    project)."""
+    return any(
+        not set(parts(hit[0])) <= names
+        for found in (text, words)
+        for hit in _OUT_OF_SCOPE.finditer(found)
     )
 
 
@@ -465,6 +508,8 @@ def _measured_against(
     if not windows:
         return None
     window, (start, _) = windows[0]
+    if since := since_month(window, reference):  # "grown since may": June vs. May
+        return since
     if not _AGAINST.search(text[:start]) or window.end >= reference:
         return None
     latest = Window(

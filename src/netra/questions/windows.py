@@ -65,6 +65,14 @@ def _date(tag: str) -> str:
 _ORDINAL_DAY = r"(?:the\s+)?(?P<{0}>[0-3]?\d)(?:st|nd|rd|th)"
 _PATTERNS: Final = [
     (
+        "since_month",  # "since may": from its first day (after may: from the next month's)
+        re.compile(
+            r"\b(?P<after>since|after)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
+            + _MONTH.format("sm")
+            + r"(?:\s+(?P<ys>20\d\d))?\b(?!\s*[0-3]?\d)(?!\s+(?:to|until|till|through|thru|-)\b)"
+        ),
+    ),
+    (
         "part",
         re.compile(
             r"\b(?:the\s+)?(?P<part>first|last|second|final|1st|2nd)\s+(?P<unit>week|half|"
@@ -142,15 +150,16 @@ _PATTERNS: Final = [
         "month",
         re.compile(
             r"(?:\b(?:in|during|for|of|over|through|throughout|to|and|vs|versus|with|than|"
-            r"compare|between|from)"
+            r"compare|between|from|about|since|after)"
             r"\s+(?P<mm>may|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\.?"
-            r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|"
+            r"|^(?P<ms>may)(?!\s+(?:i|we|you|it|be|have)\b)|\b(?P<mz>may)$|"
             r"\b(?P<mo>january|february|march|april|june|july|august|september|october|"
             r"november|december))(?:\s+(?P<my>(?:19|20)\d\d))?\b(?!\s+[0-3]?\d)"
         ),
     ),
     ("year", re.compile(r"\b(?:in|during|for|of|over|throughout)\s+(?P<yr>(?:19|20)\d\d)\b(?!-)")),
 ]
+_PART: Final = dict(_PATTERNS)["part"]
 _UNITS: Final = ("day", "days", "week", "weeks", "month", "months", "fortnight")
 _DAYS: Final = ("yesterday", "today")
 _MONTH_NAMES: Final = tuple(calendar.month_name[number].lower() for number in range(1, 13))
@@ -187,13 +196,35 @@ def fix_time_typos(text: str, *known: frozenset[str]) -> str:
     return " ".join(words)
 
 
+_TWO_PARTS: Final = re.compile(
+    r"\b(?P<one>first|second|last|final|1st|2nd)\s+(?P<joint>and|vs|versus|or|to)\s+"
+    r"(?P<the>the\s+)?(?P<two>first|second|last|final|1st|2nd)\s+(?P<unit>week|half|fortnight)s?"
+    r"\s+(?P<of>of|in)\s+(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b"
+)
+
+
+def spread_parts(text: str) -> tuple[str, bool]:
+    """``the first and second half of june`` written as two parts of the month (``first
+    half of june and the second half of june``), and whether any was."""
+    spread = _TWO_PARTS.sub(
+        lambda m: (
+            f"{m['one']} {m['unit']} {m['of']} {m['month']} {m['joint']} "
+            f"{m['the'] or ''}{m['two']} {m['unit']} {m['of']} {m['month']}"
+        ),
+        text,
+    )
+    return spread, spread != text
+
+
 def find_windows(
-    text: str, reference: date, anchored: bool
+    text: str, reference: date, anchored: bool, *, change: bool = False
 ) -> list[tuple[Window, tuple[int, int]]]:
-    """The windows named in ``text`` in order of appearance, each with its span."""
+    """The windows named in ``text`` in order of appearance, each with its span;
+    ``change``: the question asks how a figure changed (``from may to june`` is then two
+    months, as in a comparison)."""
     found: list[tuple[Window, tuple[int, int]]] = []
     taken: list[tuple[int, int]] = []
-    compares = bool(_COMPARES.search(text))
+    compares = change or bool(_COMPARES.search(text))
     for kind, pattern in _PATTERNS:
         if kind == "month_range" and compares:
             continue  # "difference between may and june": two months, not one span
@@ -260,6 +291,11 @@ def _window(
     if kind == "since":
         start = _parsed(groups, "s", reference)
         return (start, reference) if start and start <= reference else None
+    if kind == "since_month":
+        start, end = _month(_MONTHS[groups["sm"]], groups.get("ys"), reference)
+        if groups["after"] == "after":
+            start = end + timedelta(days=1)
+        return (start, reference) if start <= reference else None
     if kind == "ordinal_day":
         number = int(groups["od"])
         latest = reference if number <= reference.day else _month_before(reference)
@@ -286,7 +322,7 @@ def _window(
     if kind == "year":
         year = int(groups["yr"])
         return date(year, 1, 1), date(year, 12, 31)
-    month_name = groups.get("mm") or groups.get("ms") or groups.get("mo")
+    month_name = groups.get("mm") or groups.get("ms") or groups.get("mz") or groups.get("mo")
     if month_name is None:
         return None
     return _month(_MONTHS[month_name], groups.get("my"), reference)
@@ -312,7 +348,7 @@ def _other_part(
     """``the second`` after ``the first week of june``: that part of the same month, in the
     same unit (None without such a part before it)."""
     named = [window for window, (_, end) in found if end <= at]
-    earlier = _PATTERNS[0][1].fullmatch(named[-1].words) if named else None
+    earlier = _PART.fullmatch(named[-1].words) if named else None
     if earlier is None or earlier["part"] is None:
         return None
     return _part(earlier.groupdict() | {"part": part}, reference)
@@ -354,16 +390,40 @@ def over_periods(
     return window, period_before(window), found.span()
 
 
+_SINCE_MONTH: Final = re.compile(
+    r"^(?:since|after)\s+(?:the\s+(?:start|beginning)\s+of\s+)?"
+    + _MONTH.format("m")
+    + r"(?:\s+(?P<y>20\d\d))?$"
+)
+
+
+def since_month(window: Window, reference: date) -> tuple[Window, Window] | None:
+    """A window ``since may`` (or ``after may``) in a question about change: the period
+    after that month, and the month it is measured against; None for any other window."""
+    found = _SINCE_MONTH.match(window.words)
+    if found is None:
+        return None
+    start, end = _month(_MONTHS[found["m"]], found["y"], reference)
+    if end >= window.end:
+        return None
+    month = Window(start=start, end=end, words=found["m"])
+    after = window.model_copy(
+        update={"start": end + timedelta(days=1), "words": f"after {found['m']}"}
+    )
+    return after, month
+
+
 def period_before(window: Window, unit: str = "") -> Window:
-    """The period just before ``window``: the previous calendar month of a calendar month,
-    else as many days just before it; the 7 days before it when ``unit`` is ``week`` (the
-    week before June)."""
+    """The period just before ``window``: the previous calendar month of a calendar month
+    (or of this month so far), else as many days just before it (``june 1-10``: May
+    22-31); the 7 days before it when ``unit`` is ``week`` (the week before June)."""
     start, end = window.start, window.end
     if unit == "week" and window.days != 7:
         return Window(
             start=start - timedelta(days=7), end=start - timedelta(days=1), words="the week before"
         )
-    if start.day == 1 and (start.year, start.month) == (end.year, end.month):
+    whole = end.day == calendar.monthrange(end.year, end.month)[1] or "month" in window.words
+    if start.day == 1 and (start.year, start.month) == (end.year, end.month) and whole:
         before_end = start - timedelta(days=1)
         return Window(start=before_end.replace(day=1), end=before_end, words="the month before")
     length = timedelta(days=window.days)

@@ -207,7 +207,7 @@ def test_the_held_out_set_keeps_its_score_and_never_answers_a_missing_name(
     }
 
 
-@pytest.mark.parametrize("name", ["probe", "probe2", "probe3", "probe4"])
+@pytest.mark.parametrize("name", ["probe", "probe2", "probe3", "probe4", "probe5"])
 def test_no_probe_answers_a_question_it_must_decline(
     vocabulary: Vocabulary, demo: duckdb.DuckDBPyConnection, name: str
 ) -> None:

@@ -3,9 +3,10 @@ common words next to names, the month after the data, and the plans they now giv
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from netra.questions import Vocabulary, parse
+from netra.questions import Vocabulary, Window, parse
 from netra.questions.windows import find_windows
 from tests.unit.questions.conftest import CLAUDE, TODAY
 
@@ -230,3 +231,130 @@ def test_is_up_or_down_asks_for_the_change(vocabulary: Vocabulary) -> None:
     assert parse("was u3 spend down in june", vocabulary, today=TODAY).order == "asc"
     broken = parse("is the spend broken down by model", vocabulary, today=TODAY)
     assert (broken.operation, broken.group_by) == ("measure", "model")
+
+
+def _span(window: Window | None) -> tuple[date, date] | None:
+    return (window.start, window.end) if window else None
+
+
+def test_since_a_month_runs_from_its_first_day(vocabulary: Vocabulary) -> None:
+    assert _days("costs since june") == [(JUNE_1, END)]
+    assert _days("requests since the start of may") == [(MAY_1, END)]
+    assert _days("spend after may") == [(JUNE_1, END)]
+    assert _days("since june 20") == [(date(2025, 6, 20), END)]  # a date stays a date
+    assert _days("spend from may") == [(MAY_1, MAY_31)]  # "the costs from may": May's
+
+
+def test_grown_since_a_month_compares_the_time_after_it_with_it(
+    vocabulary: Vocabulary,
+) -> None:
+    plan = parse("have claude costs gone up since may", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.model) == ("compare", CLAUDE)
+    assert (_span(plan.window), _span(plan.versus_window)) == ((JUNE_1, END), (MAY_1, MAY_31))
+
+
+def test_may_closing_a_follow_up_is_the_month(vocabulary: Vocabulary) -> None:
+    previous = parse("requests on key-web in june", vocabulary, today=TODAY)
+    for question in ("how about may?", "and may"):
+        plan = parse(question, vocabulary, previous=previous, today=TODAY)
+        assert plan.filters.api_key == ("key-web",), question
+        assert _span(plan.window) == (MAY_1, MAY_31), question
+
+
+def test_two_parts_of_one_month_are_two_windows(vocabulary: Vocabulary) -> None:
+    both = parse("spend in the first and second week of june", vocabulary, today=TODAY)
+    assert both.operation == "compare"
+    assert _span(both.window) == (JUNE_1, date(2025, 6, 7))
+    assert _span(both.versus_window) == (date(2025, 6, 8), date(2025, 6, 14))
+    plan = parse("o1 spend in the first vs second half of june", vocabulary, today=TODAY)
+    assert plan.operation == "compare"
+    assert _span(plan.window) == (JUNE_1, date(2025, 6, 15))
+    assert _span(plan.versus_window) == (date(2025, 6, 16), END)
+
+
+def test_a_change_between_two_named_periods_is_the_later_against_the_earlier(
+    vocabulary: Vocabulary,
+) -> None:
+    months = parse("which features grew from may to june", vocabulary, today=TODAY)
+    assert (months.operation, months.group_by, months.order) == ("compare", "feature", "desc")
+    assert (_span(months.window), _span(months.versus_window)) == ((JUNE_1, END), (MAY_1, MAY_31))
+    days = parse("did requests drop from june 1-10 to june 11-20", vocabulary, today=TODAY)
+    assert _span(days.window) == (date(2025, 6, 11), date(2025, 6, 20))
+    assert _span(days.versus_window) == (JUNE_1, date(2025, 6, 10))
+
+
+def test_part_of_a_month_is_measured_against_as_many_days_before(
+    vocabulary: Vocabulary,
+) -> None:
+    plan = parse("did costs go up from the 1st to the 10th of june", vocabulary, today=TODAY)
+    assert _span(plan.window) == (JUNE_1, date(2025, 6, 10))
+    assert _span(plan.versus_window) == (date(2025, 5, 22), MAY_31)  # not all of May
+    month = parse("did costs go up this month", vocabulary, today=TODAY)
+    assert _span(month.versus_window) == (MAY_1, MAY_31)
+
+
+def test_errors_alone_are_failed_requests(vocabulary: Vocabulary) -> None:
+    down = parse("have errors gone down this month", vocabulary, today=TODAY)
+    assert (down.operation, down.measure, down.filters.status) == (
+        "compare",
+        "requests",
+        ("error",),
+    )
+    by = parse("failures by model last week", vocabulary, today=TODAY)
+    assert (by.measure, by.filters.status, by.group_by) == ("requests", ("error",), "model")
+    assert parse("spend on errors", vocabulary, today=TODAY).measure == "error_spend"
+    assert parse("error rate by model", vocabulary, today=TODAY).filters.status == ()
+
+
+def test_percent_sign_asks_for_a_share(vocabulary: Vocabulary) -> None:
+    plan = parse("% of spend by feature", vocabulary, today=TODAY)
+    assert (plan.measure, plan.group_by) == ("share", "feature")
+    grew = parse("which models grew more than 10%", vocabulary, today=TODAY)
+    assert grew.measure == "spend"  # a number's percent is no share
+    assert parse("models that grew 10 %", vocabulary, today=TODAY).measure == "spend"
+    assert parse("what%of spend is o1", vocabulary, today=TODAY).measure == "share"
+
+
+def test_burn_is_spend_not_a_missing_name(vocabulary: Vocabulary) -> None:
+    plan = parse("how much did the agent feature burn thru in may", vocabulary, today=TODAY)
+    assert (plan.operation, plan.measure, plan.filters.feature) == ("measure", "spend", ("agent",))
+
+
+def test_how_can_any_subject_spend_less_asks_for_advice(vocabulary: Vocabulary) -> None:
+    plan = parse("how could the agent feature cost less", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.feature) == ("recommend", ("agent",))
+
+
+def test_what_would_x_cost_on_a_model_is_a_what_if(vocabulary: Vocabulary) -> None:
+    plan = parse("what would summarize cost us on gpt-4o-mini", vocabulary, today=TODAY)
+    assert (plan.operation, plan.filters.feature) == ("what_if", ("summarize",))
+    assert plan.what_if and plan.what_if.target_model == "gpt-4o-mini"
+    cache = parse("what would spend be with prompt caching", vocabulary, today=TODAY)
+    assert cache.what_if and cache.what_if.action == "cache"
+
+
+def test_a_what_if_without_a_change_it_can_price_is_never_caching(
+    vocabulary: Vocabulary,
+) -> None:
+    unread = parse("what if we moved the agent feature to the moon", vocabulary, today=TODAY)
+    assert unread.operation == "unknown" and unread.suggestions
+    cheaper = parse("what would we save moving o1 to a cheaper model", vocabulary, today=TODAY)
+    assert (cheaper.operation, cheaper.kinds) == ("recommend", ("model_routing",))
+
+
+def test_business_figures_and_writing_requests_are_out_of_scope(
+    vocabulary: Vocabulary,
+) -> None:
+    for question in (
+        "what is our net margin",
+        "how many sign-ups came from the agent feature",
+        "compose a limerick about our bill",
+        "roi on claude",
+    ):
+        assert parse(question, vocabulary, today=TODAY).operation == "unknown", question
+    values = tuple(
+        (name, (*found, "sales") if name == "project" else found)
+        for name, found in vocabulary.values
+    )
+    sales = replace(vocabulary, values=values)  # a dataset's own name is never out of scope
+    assert parse("spend on the sales project", sales, today=TODAY).operation == "measure"
